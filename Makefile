@@ -1,0 +1,27 @@
+# One-line entry points: `make demo` sets up and shows a real result; `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEMO_HOME ?= $(CURDIR)/.triage-demo
+
+.PHONY: setup demo test bench clean
+
+setup: $(STAMP)
+
+# CPU torch first: a looser pin lets pip fetch a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[test,export]'
+	touch $(STAMP)
+
+demo: setup
+	TRIAGE_HOME=$(DEMO_HOME) $(VENV)/bin/triage similar --file triage/data/examples/interpretability_sae_draft.md -k 10
+
+test: setup
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache

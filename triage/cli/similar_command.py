@@ -1,0 +1,44 @@
+"""`triage similar`: ranked prior work for a text, a draft file or an arXiv id."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from triage.cli import FORMAT_OPTION, app, options
+from triage.cli.output import OutputFormat, render
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  triage similar \"sparse autoencoders find interpretable features in language models\"\n\n"
+        "  triage similar --file draft.md -k 5\n\n"
+        "  triage similar --arxiv-id 2309.08600 --format json\n\n"
+        "A text or a draft never leaves this machine. An --arxiv-id not yet in the workspace is fetched from arXiv (network)."
+    )
+)
+def similar(
+    ctx: typer.Context,
+    text: Optional[str] = typer.Argument(None, help="Text to compare against the corpus.", show_default=False),
+    file: Optional[Path] = typer.Option(None, "--file", help="A draft: .md, .txt, .tex or .pdf.", show_default=False),
+    arxiv_id: Optional[str] = typer.Option(None, "--arxiv-id", help="An arXiv id, e.g. 1706.03762.", show_default=False),
+    k: int = typer.Option(10, "-k", "--top", min=1, max=1000, help="How many results."),
+    fmt: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """Find the papers most similar to a text, a draft or an arXiv paper: is this already public?"""
+    from triage.similar import find_similar
+
+    opts = options(ctx)
+    result = find_similar(
+        opts.workspace(), embedder=opts.embedder(), text=text, path=file, arxiv_id=arxiv_id, k=k, reporter=opts.reporter()
+    )
+    rows = [
+        {"rank": h.rank, "similarity": h.similarity, "year": h.year, "id": h.arxiv_id or h.id, "title": h.title}
+        for h in result.hits
+    ]
+    payload = [{key: value for key, value in asdict(h).items() if key != "summary"} for h in result.hits]
+    render(rows, fmt, title=f"Most similar to: {result.query[:70]}", payload=payload)

@@ -1,0 +1,92 @@
+"""Bringing papers into a workspace: files of any supported format, or the arXiv API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from corpus.errors import InputError
+from corpus.readers import ReadIssue
+from corpus.readers.arxiv_api import ArxivSettings, fetch_ids, search
+from corpus.readers.files import read_papers
+from corpus.records import Paper
+from corpus.store import UpsertCounts
+from models.embedders import Embedder
+from triage.index import SyncReport
+from triage.library import open_store, synced_index
+from triage.progress import Reporter
+from triage.workspace import Workspace
+
+
+@dataclass
+class ImportReport:
+    """What an import did: rows read, inserted, updated or already present, rows skipped, and the index after it."""
+
+    sources: list[str]
+    counts: UpsertCounts = field(default_factory=UpsertCounts)
+    skipped: list[ReadIssue] = field(default_factory=list)
+    index: SyncReport | None = None
+    paper_count: int = 0
+
+
+def _counting(papers: Iterable[Paper], reporter: Reporter) -> Iterator[Paper]:
+    for paper in papers:
+        reporter.advance(1)
+        yield paper
+
+
+def _store_all(workspace: Workspace, report: ImportReport, papers: Iterable[Paper], embedder: Embedder | None, reporter: Reporter) -> ImportReport:
+    with open_store(workspace) as store:
+        # One transaction for the whole import: a failure part-way leaves the store as it was.
+        reporter.start("reading papers", None)
+        report.counts = store.add_papers(_counting(papers, reporter))
+        reporter.finish()
+        if embedder is not None:
+            _, report.index = synced_index(workspace, store, embedder, reporter)
+        report.paper_count = store.paper_count()
+    for issue in report.skipped:
+        reporter.note(f"skipped {issue}")
+    return report
+
+
+def import_files(workspace: Workspace, paths: list[Path], *, embedder: Embedder | None = None, reporter: Reporter | None = None) -> ImportReport:
+    """Import CSV, JSONL, arXiv snapshot (.jsonl/.gz) and BibTeX files; bad rows are skipped and reported.
+
+    With an embedder the new papers are embedded and added to the index straight away.
+    """
+    reporter = reporter or Reporter()
+    for path in paths:  # check every file before writing anything
+        if not Path(path).is_file():
+            raise InputError("no such file" if not Path(path).exists() else "not a file", source=str(path))
+    report = ImportReport(sources=[str(p) for p in paths])
+
+    def papers() -> Iterator[Paper]:
+        for path in paths:
+            yield from read_papers(Path(path), report.skipped.append)
+
+    return _store_all(workspace, report, papers(), embedder, reporter)
+
+
+def fetch_arxiv(
+    workspace: Workspace,
+    *,
+    query: str | None = None,
+    ids: list[str] | None = None,
+    max_results: int | None = 100,
+    settings: ArxivSettings | None = None,
+    embedder: Embedder | None = None,
+    reporter: Reporter | None = None,
+) -> ImportReport:
+    """Fetch papers from the arXiv API (network) by search query or id list and import them."""
+    if bool(query) == bool(ids):
+        raise InputError("give either a search query or a list of arXiv ids")
+    settings = settings or ArxivSettings()
+    reporter = reporter or Reporter()
+    report = ImportReport(sources=[f"arXiv query {query!r}" if query else f"arXiv ids {', '.join(ids or [])}"])
+    # Read everything first so a network failure part-way writes nothing.
+    if query:
+        papers = list(search(query, max_results, settings, report.skipped.append))
+    else:
+        papers = list(fetch_ids(list(ids or []), settings, report.skipped.append))
+    return _store_all(workspace, report, papers, embedder, reporter)

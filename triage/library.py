@@ -1,0 +1,46 @@
+"""Opening a workspace for work: the store, seeded, and its index brought up to date."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+from corpus.store import Store
+from models.embedders import Embedder
+from triage.index import PaperIndex, SyncReport
+from triage.progress import Reporter
+from triage.seed import ensure_seeded
+from triage.workspace import Workspace
+
+
+@contextmanager
+def open_store(workspace: Workspace, *, seed: bool = True) -> Iterator[Store]:
+    """The workspace's store, created and seeded with the bundled corpus on first use."""
+    store = workspace.open_store()
+    try:
+        if seed:
+            ensure_seeded(store)
+        yield store
+    finally:
+        store.close()
+
+
+def synced_index(workspace: Workspace, store: Store, embedder: Embedder, reporter: Reporter | None = None) -> tuple[PaperIndex, SyncReport]:
+    """The index for `embedder`'s model, updated (or rebuilt) to match the store."""
+    index = PaperIndex(workspace.index_dir, embedder.model_id)
+    report = index.sync(store, embedder, reporter=reporter)
+    return index, report
+
+
+def rebuild_index(workspace: Workspace, embedder: Embedder, reporter: Reporter | None = None) -> SyncReport:
+    """Rebuild the index for `embedder`'s model from every paper (cached embeddings are reused)."""
+    with open_store(workspace) as store:
+        return PaperIndex(workspace.index_dir, embedder.model_id).rebuild(store, embedder, reporter=reporter)
+
+
+def workspace_stats(workspace: Workspace) -> dict:
+    """What the workspace holds: papers by source and year, drafts, cached embeddings, and index files."""
+    with open_store(workspace) as store:
+        stats = {"workspace": str(workspace.home), **store.paper_stats(), "cached_embeddings": store.embedding_count()}
+    stats["indexes"] = sorted(p.stem for p in workspace.index_dir.glob("*.faiss")) if workspace.index_dir.is_dir() else []
+    return stats

@@ -1,0 +1,37 @@
+"""Progress reporting for long operations; the library reports, each face decides how to show it."""
+
+from __future__ import annotations
+
+
+class Reporter:
+    """Receives progress and notes. This base class ignores everything, which suits tests and notebooks."""
+
+    def start(self, label: str, total: int | None = None) -> None:
+        """A new phase begins (`total` units, or unknown)."""
+
+    def advance(self, n: int = 1) -> None:
+        """`n` more units of the current phase are done."""
+
+    def finish(self) -> None:
+        """The current phase is over."""
+
+    def note(self, message: str) -> None:
+        """Something the user should know that is not an error (an index rebuilt, rows skipped)."""
+
+
+class RecordingReporter(Reporter):
+    """Keeps notes and totals; used by tests and by callers that summarise afterwards."""
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+        self.phases: list[tuple[str, int | None]] = []
+        self.advanced = 0
+
+    def start(self, label: str, total: int | None = None) -> None:
+        self.phases.append((label, total))
+
+    def advance(self, n: int = 1) -> None:
+        self.advanced += n
+
+    def note(self, message: str) -> None:
+        self.notes.append(message)

@@ -1,0 +1,1 @@
+"""The Textual review app; it reaches the rest of the tool only through the `triage` API."""
