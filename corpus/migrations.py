@@ -68,7 +68,28 @@ def _v1_initial(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_initial]
+def _v2_labels(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        CREATE TABLE labels (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            title TEXT NOT NULL DEFAULT '',
+            text TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            safety INTEGER CHECK (safety IN (0, 1)),
+            capabilities INTEGER CHECK (capabilities IN (0, 1)),
+            areas TEXT,
+            added_at TEXT NOT NULL,
+            UNIQUE (source, content_hash)
+        );
+        CREATE INDEX labels_source ON labels (source)
+        """,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_initial, _v2_labels]
 
 
 def migrate(db: sqlite3.Connection) -> int:

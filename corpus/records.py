@@ -103,3 +103,19 @@ class Document:
     @property
     def content_hash(self) -> str:
         return content_hash(self.text)
+
+
+@dataclass
+class LabelledText:
+    """A text with training labels: safety and capabilities relevance (0/1 or unknown) and sub-areas."""
+
+    text: str
+    safety: int | None
+    capabilities: int | None
+    areas: list[str] | None = None  # None: not labelled; []: labelled as none of the areas
+    title: str = ""
+    source: str = "user"
+
+    @property
+    def content_hash(self) -> str:
+        return content_hash(self.text)

@@ -16,7 +16,7 @@ import numpy as np
 
 from corpus.errors import CorpusError
 from corpus.migrations import migrate
-from corpus.records import Document, Paper, Passage, content_hash, normalise_doi, normalise_title
+from corpus.records import Document, LabelledText, Paper, Passage, content_hash, normalise_doi, normalise_title
 
 BUSY_TIMEOUT_SECONDS = 30.0
 
@@ -347,6 +347,50 @@ class Store:
             for p in self._query('SELECT start, "end" FROM passages WHERE document_id = ? ORDER BY idx', (doc_id,))
         ]
         return Document(title=row["title"], text=text, path=row["path"], passages=passages)
+
+    # --- training labels ------------------------------------------------------------------------
+
+    def add_labels(self, items: Iterable[LabelledText]) -> UpsertCounts:
+        """Insert labels in one transaction; the same text from the same source updates its labels."""
+        counts = UpsertCounts()
+        with self.transaction() as db:
+            for item in items:
+                areas = json.dumps(item.areas) if item.areas is not None else None
+                row = db.execute(
+                    "SELECT id, safety, capabilities, areas, title FROM labels WHERE source = ? AND content_hash = ?",
+                    (item.source, item.content_hash),
+                ).fetchone()
+                values = (item.safety, item.capabilities, areas, item.title)
+                if row is None:
+                    db.execute(
+                        "INSERT INTO labels (source, title, text, content_hash, safety, capabilities, areas, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (item.source, item.title, item.text, item.content_hash, item.safety, item.capabilities, areas, _now()),
+                    )
+                    counts.inserted += 1
+                elif (row["safety"], row["capabilities"], row["areas"], row["title"]) != values:
+                    db.execute("UPDATE labels SET safety = ?, capabilities = ?, areas = ?, title = ? WHERE id = ?", (*values, row["id"]))
+                    counts.updated += 1
+                else:
+                    counts.unchanged += 1
+        return counts
+
+    def get_labels(self, sources: Sequence[str] | None = None) -> list[LabelledText]:
+        """Every label (or those from `sources`), oldest first."""
+        sql = "SELECT source, title, text, safety, capabilities, areas FROM labels"
+        params: tuple = ()
+        if sources:
+            sql += f" WHERE source IN ({','.join('?' * len(sources))})"
+            params = tuple(sources)
+        return [
+            LabelledText(
+                text=row["text"], safety=row["safety"], capabilities=row["capabilities"],
+                areas=json.loads(row["areas"]) if row["areas"] is not None else None, title=row["title"], source=row["source"],
+            )
+            for row in self._query(sql + " ORDER BY id", params)
+        ]
+
+    def label_counts(self) -> dict[str, int]:
+        return {r["source"]: r["n"] for r in self._query("SELECT source, COUNT(*) AS n FROM labels GROUP BY source ORDER BY source")}
 
     # --- embedding cache ------------------------------------------------------------------------
 

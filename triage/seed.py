@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
-from corpus.records import Paper
+from corpus.records import LabelledText, Paper
 from corpus.store import Store
 
 SEED_FILE = "seed_papers.jsonl"
 TAXONOMY_FILE = "taxonomy.json"
+SEED_SOURCE = "seed"
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,12 @@ class SeedItem:
     safety: int
     capabilities: int
     areas: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_label(self) -> LabelledText:
+        return LabelledText(
+            text=self.to_paper().embedding_text(), safety=self.safety, capabilities=self.capabilities,
+            areas=list(self.areas), title=self.title, source=SEED_SOURCE,
+        )
 
     def to_paper(self) -> Paper:
         return Paper(
@@ -63,16 +70,23 @@ def load_taxonomy() -> dict:
     return json.loads(_data_text(TAXONOMY_FILE))
 
 
+def taxonomy_areas() -> list[str]:
+    """Every sub-area, safety areas first, in the taxonomy file's order."""
+    taxonomy = load_taxonomy()
+    return [*taxonomy["safety"], *taxonomy["capabilities"]]
+
+
 def seed_version() -> str:
     return hashlib.sha256(_data_text(SEED_FILE).encode()).hexdigest()[:12]
 
 
 def ensure_seeded(store: Store) -> bool:
-    """Import the seed corpus once per workspace (and again when a new version of it ships). True if it imported."""
+    """Import the seed papers and their labels once per workspace (again when a new version ships). True if it did."""
     version = seed_version()
-    if store.get_meta("seed_version") == version:
+    if store.get_meta("seed_version") == version and store.label_counts().get(SEED_SOURCE):
         return False
     with store.transaction():
         store.add_papers(item.to_paper() for item in load_seed())
+        store.add_labels(item.to_label() for item in load_seed())
         store.set_meta("seed_version", version)
     return True

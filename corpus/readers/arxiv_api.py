@@ -186,12 +186,13 @@ def _pages(
         while end is None or offset < end:
             size = settings.page_size if end is None else min(settings.page_size, end - offset)
             feed = client._parse_feed(client._format_url(search, offset, size))
-            if not feed.entries:
+            total, entries = feed.total, feed.entries
+            if not entries:
                 return
-            yield ArxivPage(offset, _convert(feed.entries, offset, on_issue), offset + len(feed.entries), feed.total)
-            offset += len(feed.entries)
+            yield ArxivPage(offset, _convert(entries, offset, on_issue), offset + len(entries), total)
+            offset += len(entries)
             # Without a total, a short page is the only sign that the results ran out.
-            if (feed.total is not None and offset >= feed.total) or (feed.total is None and len(feed.entries) < size):
+            if (total is not None and offset >= total) or (total is None and len(entries) < size):
                 return
 
 
@@ -237,7 +238,7 @@ class _TriageClient(arxiv.Client):
         self._session = _TimeoutSession(settings.timeout_seconds)
 
     def _parse_feed(self, url: str, first_page: bool = True, _try_index: int = 0) -> _Feed:
-        """Fetch one page, retrying with backoff; an empty page is retried when its total says it should not be."""
+        """Fetch one page with retries and backoff; first_page is unused, as the total judges emptiness."""
         key = self.query_url_format  # one pacing queue per API endpoint
         attempts = self.num_retries + 1
         reason = ""
@@ -254,7 +255,7 @@ class _TriageClient(arxiv.Client):
                 reason = str(err)
             except requests.Timeout:
                 reason = f"no answer within {self._session.timeout_seconds:g} s"
-            except requests.ConnectionError as err:
+            except requests.RequestException as err:  # refused connections, broken bodies, ...
                 reason = _connection_reason(err)
             finally:
                 # Count the gap from the end of a slow or timed-out request, so backoff really backs off.

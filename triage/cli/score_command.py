@@ -1,0 +1,87 @@
+"""`triage score`: safety and capability scores, a tier, and the evidence, for drafts, texts or arXiv papers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from triage.cli import FORMAT_OPTION, app, options
+from triage.cli.output import OutputFormat, render
+
+COLUMNS = ["id", "tier", "safety", "safety_std", "capabilities", "capabilities_std", "differential", "areas", "reasons", "title"]
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  triage score draft.md\n\n"
+        "  triage score paper.pdf notes.tex --format json\n\n"
+        "  triage score --text \"We train sparse autoencoders on ...\" --explain\n\n"
+        "  triage score --arxiv-id 2212.03827\n\n"
+        "Drafts and --text never leave this machine. An --arxiv-id not yet in the workspace is fetched from arXiv (network).\n\n"
+        "differential = logit P(safety) - logit P(capabilities); tiers and thresholds: see the README (policy.json in the workspace)."
+    )
+)
+def score(
+    ctx: typer.Context,
+    paths: Optional[List[Path]] = typer.Argument(None, help="Draft files: .md, .txt, .tex, .pdf.", show_default=False),
+    text: Optional[List[str]] = typer.Option(None, "--text", help="A text to score (repeatable).", show_default=False),
+    arxiv_id: Optional[List[str]] = typer.Option(None, "--arxiv-id", help="An arXiv paper to score (repeatable).", show_default=False),
+    probe: Optional[str] = typer.Option(None, "--probe", help="Probe version (default: the newest for this model).", show_default=False),
+    policy: Optional[Path] = typer.Option(None, "--policy", help="A policy JSON overriding the tier thresholds.", show_default=False),
+    k: int = typer.Option(5, "-k", help="How many similar prior papers to report.", min=0, max=100),
+    explain: bool = typer.Option(False, "--explain", help="Show the driving passages, nearest labelled examples and prior work."),
+    fmt: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """Score how much work advances AI safety versus capabilities, and which tier it falls in."""
+    from triage.policy import POLICY_FILE, TierPolicy
+    from triage.scoring import score_documents
+
+    opts = options(ctx)
+    workspace = opts.workspace()
+    if policy is not None and not policy.is_file():
+        from corpus.errors import InputError
+
+        raise InputError("no such file", source=str(policy))
+    chosen = TierPolicy.load(policy or workspace.home / POLICY_FILE)
+    results = score_documents(
+        workspace, embedder=opts.embedder(), paths=paths, texts=text, arxiv_ids=arxiv_id, probe_version=probe,
+        policy=chosen, k_similar=k, reporter=opts.reporter(),
+    )
+    if fmt is OutputFormat.table and explain:
+        _explain(results)
+        return
+    if fmt is OutputFormat.table:
+        rows = [
+            {
+                "tier": r.tier, "safety": f"{r.safety:.2f}±{r.safety_std:.2f}", "capab.": f"{r.capabilities:.2f}±{r.capabilities_std:.2f}",
+                "diff": f"{r.differential:+.1f}", "areas": ", ".join(a.area for a in r.areas[:2]), "title": r.title, "reasons": ", ".join(r.reasons),
+            }
+            for r in results
+        ]
+        render(rows, fmt, title=f"Scores (probe {results[0].probe_version}; diff = logit S - logit C)")
+        return
+    rows = [{**{c: getattr(r, c) for c in COLUMNS if c != "areas"}, "areas": [a.area for a in r.areas]} for r in results]
+    render(rows, fmt, columns=COLUMNS, payload=[r.to_dict() for r in results])
+
+
+def _explain(results) -> None:
+    from rich.console import Console
+    from rich.panel import Panel
+
+    console = Console()
+    for r in results:
+        lines = [
+            f"[bold]{r.tier.upper()}[/]  reasons: {', '.join(r.reasons)}",
+            f"safety {r.safety:.3f} ± {r.safety_std:.3f}   capabilities {r.capabilities:.3f} ± {r.capabilities_std:.3f}   differential {r.differential:+.2f}",
+            "areas: " + (", ".join(f"{a.area} {a.probability:.2f}" for a in r.areas) or "none above threshold"),
+        ]
+        lines += [f"[yellow]note:[/] {n}" for n in r.notes]
+        for p in r.passages:
+            excerpt = " ".join(p.text.split())[:160]
+            lines.append(f"[cyan]chars {p.start}-{p.end}[/] pushes {'+'.join(p.drives)} (S {p.safety:.2f}, C {p.capabilities:.2f}): {excerpt}…")
+        lines.append("nearest labelled: " + "; ".join(f"{e.title[:50]} ({e.similarity:.2f}, S={e.safety} C={e.capabilities})" for e in r.nearest_labelled))
+        lines.append("prior work: " + "; ".join(f"{s.id} {s.title[:50]} ({s.similarity:.2f})" for s in r.similar))
+        console.print(Panel("\n".join(lines), title=f"{r.id}  {r.title[:60]}", title_align="left", subtitle=f"probe {r.probe_version}"))

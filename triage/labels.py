@@ -1,0 +1,111 @@
+"""Training labels: importing users' label files, and turning the label table into a probe training set."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from corpus.readers import ReadIssue
+from corpus.readers.labels import read_labels
+from corpus.records import LabelledText
+from corpus.store import Store, UpsertCounts
+from models.embedders import Embedder
+from triage.embedding import embed_texts
+from triage.library import open_store
+from triage.progress import Reporter
+from triage.seed import taxonomy_areas
+from triage.workspace import Workspace
+
+
+@dataclass
+class LabelImportReport:
+    """Labels read from a file: how many were new or changed, rows skipped, and area names not in the taxonomy."""
+
+    source: str
+    counts: UpsertCounts
+    skipped: list[ReadIssue] = field(default_factory=list)
+    unknown_areas: dict[str, int] = field(default_factory=dict)
+    totals: dict[str, int] = field(default_factory=dict)
+
+
+def import_labels(workspace: Workspace, path: Path, *, reporter: Reporter | None = None) -> LabelImportReport:
+    """Add a CSV/JSONL label file to the workspace's label table (one transaction; re-importing updates)."""
+    reporter = reporter or Reporter()
+    skipped: list[ReadIssue] = []
+    known = set(taxonomy_areas())
+    unknown: dict[str, int] = {}
+
+    def checked():
+        for item in read_labels(path, skipped.append):
+            if item.areas is not None:
+                for area in item.areas:
+                    if area not in known:
+                        unknown[area] = unknown.get(area, 0) + 1
+                item.areas = [a for a in item.areas if a in known]
+            yield item
+
+    with open_store(workspace) as store:
+        counts = store.add_labels(checked())
+        totals = store.label_counts()
+    for issue in skipped:
+        reporter.note(f"skipped {issue}")
+    if unknown:
+        reporter.note(f"areas not in the taxonomy were dropped: {', '.join(sorted(unknown))}")
+    return LabelImportReport(source=str(path), counts=counts, skipped=skipped, unknown_areas=unknown, totals=totals)
+
+
+def label_set_summary(labels: list[LabelledText]) -> dict:
+    """A hash identifying exactly these labels, and their counts, for the probe card."""
+    digest = hashlib.sha256()
+    for item in sorted(labels, key=lambda l: (l.content_hash, l.source)):
+        digest.update(json.dumps([item.content_hash, item.safety, item.capabilities, item.areas]).encode())
+    return {
+        "hash": digest.hexdigest()[:16],
+        "items": len(labels),
+        "by_source": {s: sum(1 for l in labels if l.source == s) for s in sorted({l.source for l in labels})},
+        "safety_positive": sum(1 for l in labels if l.safety == 1),
+        "safety_negative": sum(1 for l in labels if l.safety == 0),
+        "capabilities_positive": sum(1 for l in labels if l.capabilities == 1),
+        "capabilities_negative": sum(1 for l in labels if l.capabilities == 0),
+    }
+
+
+def training_rows(labels: list[LabelledText], areas: list[str]) -> tuple[list[str], np.ndarray, np.ndarray, list[int], list[dict]]:
+    """Texts, label matrix, groups, anchor rows and anchor info.
+
+    Each labelled item also contributes its title alone as a second view (same labels, same group), so the
+    probes learn to judge a bare title as well as an abstract; groups keep both views in one fold.
+    """
+    texts: list[str] = []
+    rows: list[list[float]] = []
+    groups: list[int] = []
+    anchors: list[int] = []
+    info: list[dict] = []
+    nan = float("nan")
+    for group, item in enumerate(labels):
+        area_row = [nan] * len(areas) if item.areas is None else [float(a in item.areas) for a in areas]
+        label_row = [nan if item.safety is None else float(item.safety), nan if item.capabilities is None else float(item.capabilities), *area_row]
+        anchors.append(len(texts))
+        info.append({"title": item.title or item.text[:100], "safety": item.safety, "capabilities": item.capabilities, "areas": item.areas or [], "source": item.source})
+        views = [item.text] + ([item.title] if item.title and item.title != item.text else [])
+        for view in views:
+            texts.append(view)
+            rows.append(label_row)
+            groups.append(group)
+    return texts, np.array(rows, dtype=np.float32), np.array(groups), anchors, info
+
+
+def build_training_set(store: Store, embedder: Embedder, *, sources: list[str] | None = None, reporter: Reporter | None = None):
+    """The label table embedded (through the cache) as a models.probe_training.TrainingSet, with its summary."""
+    from models.probe_training import TrainingSet, head_names
+
+    labels = store.get_labels(sources)
+    areas = taxonomy_areas()
+    texts, y, groups, anchors, info = training_rows(labels, areas)
+    vectors, _ = embed_texts(store, embedder, texts, reporter=reporter, label="embedding labelled texts")
+    data = TrainingSet(vectors=vectors, labels=y, heads=head_names(areas), groups=groups, anchor_rows=np.array(anchors), anchor_info=info)
+    return data, label_set_summary(labels)

@@ -1,0 +1,78 @@
+"""The tier policy: how calibrated scores, their uncertainty and the evidence become publish, review or restrict."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from triage.errors import UsageError
+
+PUBLISH, REVIEW, RESTRICT = "publish", "review", "restrict"
+POLICY_FILE = "policy.json"
+
+
+@dataclass(frozen=True)
+class TierPolicy:
+    """Thresholds, all documented in the README. `differential` = logit P(safety) - logit P(capabilities)."""
+
+    publish_margin: float = 1.0  # differential at or above this, with enough safety relevance: publish
+    restrict_margin: float = 1.0  # differential at or below minus this, with enough capability relevance: restrict
+    min_relevance: float = 0.5  # P(safety) needed to publish, P(capabilities) needed to restrict
+    max_other_axis: float = 0.5  # the other axis must stay below this for a clear call (else dual-use: review)
+    max_std: float = 0.12  # ensemble spread above this on either axis: review, reason "uncertain"
+    min_labelled_similarity: float = 0.30  # nearest labelled example below this: review, reason "out-of-distribution"
+    passage_capabilities: float = 0.85  # a passage this capability-heavy keeps a draft out of "publish"
+    public_work_similarity: float = 0.80  # nearest prior work at or above this: say the marginal risk is lower
+
+    @classmethod
+    def load(cls, path: Path | None) -> "TierPolicy":
+        """Defaults, overridden by the keys of a JSON file when it exists (unknown keys are an error)."""
+        if path is None or not Path(path).is_file():
+            return cls()
+        try:
+            raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{path}: policy is not valid JSON ({exc})") from None
+        known = {f.name for f in fields(cls)}
+        unknown = set(raw) - known
+        if unknown:
+            raise UsageError(f"{path}: unknown policy keys {sorted(unknown)}; known: {sorted(known)}")
+        try:
+            return cls(**{k: float(v) for k, v in raw.items()})
+        except (TypeError, ValueError) as exc:
+            raise UsageError(f"{path}: policy values must be numbers ({exc})") from None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TierDecision:
+    tier: str
+    reasons: list[str]
+
+
+def decide_tier(
+    policy: TierPolicy, *, safety: float, capabilities: float, safety_std: float, capabilities_std: float,
+    differential: float, labelled_similarity: float, max_passage_capabilities: float | None = None,
+) -> TierDecision:
+    """Never a confident guess: out-of-distribution or disagreeing ensembles abstain to review with the reason."""
+    reasons: list[str] = []
+    if labelled_similarity < policy.min_labelled_similarity:
+        reasons.append("out-of-distribution")
+    if max(safety_std, capabilities_std) > policy.max_std:
+        reasons.append("uncertain")
+    if reasons:
+        return TierDecision(REVIEW, reasons)
+    if differential >= policy.publish_margin and safety >= policy.min_relevance and capabilities < policy.max_other_axis:
+        if max_passage_capabilities is not None and max_passage_capabilities >= policy.passage_capabilities:
+            return TierDecision(REVIEW, ["capability-passage"])
+        return TierDecision(PUBLISH, ["safety-dominant"])
+    if differential <= -policy.restrict_margin and capabilities >= policy.min_relevance and safety < policy.max_other_axis:
+        return TierDecision(RESTRICT, ["capability-dominant"])
+    if safety >= policy.min_relevance and capabilities >= policy.min_relevance:
+        return TierDecision(REVIEW, ["dual-use"])
+    if safety < policy.min_relevance and capabilities < policy.min_relevance:
+        return TierDecision(REVIEW, ["low-relevance"])
+    return TierDecision(REVIEW, ["mixed"])

@@ -1,0 +1,105 @@
+"""The workspace's trained probe sets: training, listing, and picking the newest for an embedding model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from corpus.store import Store
+from models.embedders import Embedder
+from models.errors import ModelError
+from models.probe_training import TrainingConfig, train_probe_set
+from models.probes import ProbeSet, load_probe, read_card
+from triage.errors import UsageError
+from triage.labels import build_training_set
+from triage.library import open_store
+from triage.progress import Reporter
+from triage.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class ProbeSummary:
+    """One line of `triage models list`."""
+
+    version: str
+    created_at: str
+    embedder_id: str
+    items: int
+    label_hash: str
+    safety_auroc: float | None
+    capabilities_auroc: float | None
+    path: Path
+
+
+def _summary(folder: Path, card: dict) -> ProbeSummary:
+    metrics = card.get("cv_metrics", {})
+    return ProbeSummary(
+        version=card["version"], created_at=card.get("created_at", ""), embedder_id=card.get("embedder_id", ""),
+        items=card.get("label_set", {}).get("items", 0), label_hash=card.get("label_set", {}).get("hash", ""),
+        safety_auroc=metrics.get("safety", {}).get("auroc"), capabilities_auroc=metrics.get("capabilities", {}).get("auroc"),
+        path=folder,
+    )
+
+
+def list_probes(workspace: Workspace, *, embedder_id: str | None = None) -> list[ProbeSummary]:
+    """Every valid probe set in the workspace, newest first. Folders with a broken card are skipped."""
+    if not workspace.probes_dir.is_dir():
+        return []
+    found = []
+    for folder in workspace.probes_dir.iterdir():
+        if not folder.is_dir() or folder.name.startswith("."):
+            continue
+        try:
+            card = read_card(folder)
+        except ModelError:
+            continue
+        if embedder_id is None or card.get("embedder_id") == embedder_id:
+            found.append(_summary(folder, card))
+    return sorted(found, key=lambda s: (s.created_at, s.version), reverse=True)
+
+
+def load_version(workspace: Workspace, version: str) -> ProbeSet:
+    """A probe set by version (a unique prefix is enough)."""
+    matches = [s for s in list_probes(workspace) if s.version.startswith(version)]
+    if not matches:
+        raise UsageError(f"no probe version {version!r} in {workspace.probes_dir} (see `triage models list`)")
+    if len(matches) > 1:
+        raise UsageError(f"probe version {version!r} is ambiguous: {', '.join(s.version for s in matches)}")
+    return load_probe(matches[0].path)
+
+
+def train(
+    workspace: Workspace, store: Store, embedder: Embedder, *, sources: list[str] | None = None,
+    config: TrainingConfig | None = None, reporter: Reporter | None = None,
+) -> ProbeSet:
+    """Train on the workspace's labels (all sources, or those named) and save the new probe set."""
+    reporter = reporter or Reporter()
+    data, label_set = build_training_set(store, embedder, sources=sources, reporter=reporter)
+    reporter.start(f"training probes on {label_set['items']} labelled items", None)
+    probe = train_probe_set(data, embedder_id=embedder.model_id, label_set=label_set, config=config)
+    reporter.finish()
+    probe.save(workspace.probes_dir)
+    return probe
+
+
+def train_probes(workspace: Workspace, embedder: Embedder, *, sources: list[str] | None = None, reporter: Reporter | None = None) -> ProbeSet:
+    """`triage models train`: a new probe set from the workspace's labels."""
+    with open_store(workspace) as store:
+        return train(workspace, store, embedder, sources=sources, reporter=reporter)
+
+
+def current_probe(workspace: Workspace, store: Store, embedder: Embedder, *, version: str | None = None, reporter: Reporter | None = None) -> ProbeSet:
+    """The requested version, else the newest probe for this embedder, trained from the labels on first use."""
+    if version:
+        probe = load_version(workspace, version)
+        if probe.embedder_id != embedder.model_id:
+            raise UsageError(f"probe {probe.version} was trained on {probe.embedder_id} embeddings, not {embedder.model_id}")
+        return probe
+    for summary in list_probes(workspace, embedder_id=embedder.model_id):
+        try:
+            return load_probe(summary.path)
+        except ModelError as exc:
+            # A damaged newest probe must not silently win or block: say so and fall back to an older one.
+            (reporter or Reporter()).note(f"skipping probe {summary.version}: {exc}")
+    (reporter or Reporter()).note("no probe for this model yet: training one from the workspace's labels")
+    return train(workspace, store, embedder, reporter=reporter)
