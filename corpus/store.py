@@ -147,6 +147,10 @@ class Store:
         with self._lock:
             return self._db.execute(sql, params).fetchall()
 
+    def query(self, sql: str, params: Sequence = ()) -> list[sqlite3.Row]:
+        """Rows of one read statement; for the store's companion modules (corpus.jobs), not for callers outside corpus."""
+        return self._query(sql, params)
+
     # --- meta -----------------------------------------------------------------------------------
 
     def get_meta(self, key: str) -> str | None:
@@ -166,17 +170,23 @@ class Store:
 
     def add_papers(self, papers: Iterable[Paper]) -> UpsertCounts:
         """Insert or update papers in one transaction, deduplicating on arXiv id, DOI and normalised title."""
+        return self.upsert_papers(papers)[0]
+
+    def upsert_papers(self, papers: Iterable[Paper]) -> tuple[UpsertCounts, list[int]]:
+        """`add_papers`, also returning each paper's row id in input order (duplicates share one row)."""
         counts = UpsertCounts()
+        row_ids: list[int] = []
         with self.transaction() as db:
             revision = self.revision + 1
             text_changed = False
             for paper in papers:
-                outcome, new_text = self._upsert(db, paper, revision)
+                outcome, new_text, row_id = self._upsert(db, paper, revision)
                 setattr(counts, outcome, getattr(counts, outcome) + 1)
                 text_changed = text_changed or new_text
+                row_ids.append(row_id)
             if text_changed:
                 db.execute("UPDATE meta SET value = ? WHERE key = 'revision'", (str(revision),))
-        return counts
+        return counts, row_ids
 
     def _find_duplicate(self, db: sqlite3.Connection, arxiv_id: str | None, doi: str | None, title_key: str):
         if arxiv_id:
@@ -197,8 +207,8 @@ class Store:
                 return row
         return None
 
-    def _upsert(self, db: sqlite3.Connection, paper: Paper, revision: int) -> tuple[str, bool]:
-        """Returns the outcome ("inserted", "updated" or "unchanged") and whether the embedded text changed."""
+    def _upsert(self, db: sqlite3.Connection, paper: Paper, revision: int) -> tuple[str, bool, int]:
+        """Returns the outcome ("inserted", "updated" or "unchanged"), whether the embedded text changed, and the row id."""
         title = " ".join(paper.title.split())
         if not title:
             raise CorpusError("a paper without a title cannot be stored")
@@ -208,7 +218,7 @@ class Store:
         now = _now()
         if existing is None:
             text_hash = content_hash(Paper(title=title, abstract=paper.abstract).embedding_text())
-            db.execute(
+            cursor = db.execute(
                 "INSERT INTO papers (uid, source, arxiv_id, doi, title, title_key, abstract, authors, categories, "
                 "published, updated, url, external_id, label, content_hash, revision, added_at, modified_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -219,8 +229,9 @@ class Store:
                     text_hash, revision, now, now,
                 ),
             )
-            return "inserted", True
-        return self._merge(db, existing, paper, title, title_key, doi, revision, now)
+            return "inserted", True, int(cursor.lastrowid)
+        outcome, text_changed = self._merge(db, existing, paper, title, title_key, doi, revision, now)
+        return outcome, text_changed, int(existing["id"])
 
     def _merge(self, db, existing: sqlite3.Row, paper: Paper, title, title_key, doi, revision, now) -> tuple[str, bool]:
         # Newer non-empty values win; an empty field never erases what the store already knows.

@@ -9,7 +9,7 @@ import numpy as np
 
 from models.errors import ModelError
 from models.metrics import binary_report
-from models.probes import AREA_PREFIX, CAPABILITIES, SAFETY, ProbeSet
+from models.probes import AREA_PREFIX, CAPABILITIES, SAFETY, ProbeSet, neighbour_vote
 
 
 @dataclass(frozen=True)
@@ -107,33 +107,39 @@ def _ensemble(x: np.ndarray, y: np.ndarray, known: np.ndarray, groups: np.ndarra
     import torch
 
     sample, out_of_bag = _bootstrap(groups, members, rng)
-    return _fit(
+    weights, bias = _fit(
         torch.from_numpy(x), torch.from_numpy(np.nan_to_num(y)), torch.from_numpy(known), torch.from_numpy(sample),
         torch.from_numpy(out_of_bag), config,
     )
+    return weights, bias, sample > 0
 
 
-def _platt(logits: np.ndarray, y: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Fit p = sigmoid(a*z + c) per head on held-out logits by Newton's method (two parameters, convex)."""
+def _stack(logits: np.ndarray, votes: np.ndarray, y: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per head, fit p = sigmoid(a*z + b*v + c) on held-out linear logits z and neighbour votes v (Newton, convex).
+
+    This is Platt scaling with the vote as a second input: it calibrates and weighs the two signals at once.
+    """
     heads = logits.shape[1]
-    scale, shift = np.ones(heads), np.zeros(heads)
+    scale, vote_scale, shift = np.ones(heads), np.zeros(heads), np.zeros(heads)
+    ridge = 1e-3 * np.eye(3)
     for h in range(heads):
         mask = known[:, h] > 0
-        z, t = logits[mask, h].astype(np.float64), y[mask, h].astype(np.float64)
+        t = y[mask, h].astype(np.float64)
         if len(t) < 4 or t.min() == t.max():
             continue
-        a, c = 1.0, 0.0
-        for _ in range(50):
-            p = 1 / (1 + np.exp(-(a * z + c)))
-            grad = np.array([((p - t) * z).sum(), (p - t).sum()]) + 1e-3 * np.array([a - 1, c])
-            w = p * (1 - p)
-            hess = np.array([[(w * z * z).sum() + 1e-3, (w * z).sum()], [(w * z).sum(), w.sum() + 1e-3]])
+        features = np.column_stack([logits[mask, h], votes[mask, h], np.ones(mask.sum())]).astype(np.float64)
+        theta = np.array([1.0, 0.0, 0.0])
+        for _ in range(100):
+            p = 1 / (1 + np.exp(-np.clip(features @ theta, -30, 30)))
+            grad = features.T @ (p - t) + ridge @ (theta - np.array([1.0, 0.0, 0.0]))
+            hess = (features * (p * (1 - p))[:, None]).T @ features + ridge
             step = np.linalg.solve(hess, grad)
-            a, c = a - step[0], c - step[1]
+            theta -= step
             if np.abs(step).max() < 1e-8:
                 break
-        scale[h], shift[h] = max(a, 1e-3), c  # a negative slope would invert the head's meaning
-    return scale.astype(np.float32), shift.astype(np.float32)
+        # A negative weight would invert a signal's meaning; such a fit is noise, so floor it.
+        scale[h], vote_scale[h], shift[h] = max(theta[0], 1e-3), max(theta[1], 0.0), theta[2]
+    return scale.astype(np.float32), vote_scale.astype(np.float32), shift.astype(np.float32)
 
 
 def _folds(groups: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -142,21 +148,25 @@ def _folds(groups: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     return assignment[np.searchsorted(unique, groups)]
 
 
-def cross_validated_logits(data: TrainingSet, config: TrainingConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Out-of-fold raw logits for every row (each from an ensemble that never saw its group), and fold ids."""
+def cross_validated_logits(data: TrainingSet, config: TrainingConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Out-of-fold linear logits and neighbour votes for every row (from folds that never saw its group), and fold ids."""
     rng = np.random.default_rng(config.seed)
     x = data.vectors.astype(np.float32)
     known = (~np.isnan(data.labels)).astype(np.float32)
     fold = _folds(data.groups, config.folds, rng)
     logits = np.zeros(data.labels.shape, dtype=np.float32)
+    votes = np.zeros(data.labels.shape, dtype=np.float32)
+    anchor_fold = fold[data.anchor_rows]
     for k in range(config.folds):
         train, test = fold != k, fold == k
-        w, b = _ensemble(x[train], data.labels[train], known[train], data.groups[train], config.fold_members, config, rng)
+        w, b, _ = _ensemble(x[train], data.labels[train], known[train], data.groups[train], config.fold_members, config, rng)
         logits[test] = (np.einsum("nd,mhd->mnh", x[test], w) + b[:, None, :]).mean(axis=0)
-    return logits, fold
+        anchors = data.anchor_rows[anchor_fold != k]
+        votes[test] = neighbour_vote(x[test], x[anchors], data.labels[anchors])
+    return logits, votes, fold
 
 
-def _metrics(data: TrainingSet, logits: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> dict:
+def _metrics(data: TrainingSet, logits: np.ndarray, votes: np.ndarray, scale: np.ndarray, vote_scale: np.ndarray, shift: np.ndarray) -> dict:
     report = {}
     for h, name in enumerate(data.heads):
         known = ~np.isnan(data.labels[:, h])
@@ -164,30 +174,31 @@ def _metrics(data: TrainingSet, logits: np.ndarray, scale: np.ndarray, shift: np
         if len(y) < 4 or y.min() == y.max():
             continue
         raw = 1 / (1 + np.exp(-logits[known, h]))
-        calibrated = 1 / (1 + np.exp(-(scale[h] * logits[known, h] + shift[h])))
+        calibrated = 1 / (1 + np.exp(-(scale[h] * logits[known, h] + vote_scale[h] * votes[known, h] + shift[h])))
         report[name] = binary_report(y, calibrated) | {"ece_uncalibrated": binary_report(y, raw)["ece"]}
     return report
 
 
 def train_probe_set(data: TrainingSet, *, embedder_id: str, label_set: dict, config: TrainingConfig | None = None) -> ProbeSet:
-    """Cross-fit for calibration and metrics, then train the final bootstrap ensemble on every row."""
+    """Cross-fit for held-out logits and votes (stacking, calibration, metrics), then train the final ensemble on every row."""
     config = config or TrainingConfig()
-    logits, _ = cross_validated_logits(data, config)
+    logits, votes, _ = cross_validated_logits(data, config)
     known = (~np.isnan(data.labels)).astype(np.float32)
-    scale, shift = _platt(logits, np.nan_to_num(data.labels), known)
+    scale, vote_scale, shift = _stack(logits, votes, np.nan_to_num(data.labels), known)
     rng = np.random.default_rng(config.seed + 1)
-    weights, bias = _ensemble(data.vectors.astype(np.float32), data.labels, known, data.groups, config.members, config, rng)
+    weights, bias, in_bag = _ensemble(data.vectors.astype(np.float32), data.labels, known, data.groups, config.members, config, rng)
     card = {
         "embedder_id": embedder_id,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "label_set": label_set,
         "training": asdict(config),
-        "cv_metrics": _metrics(data, logits, scale, shift),
+        "cv_metrics": _metrics(data, logits, votes, scale, vote_scale, shift),
         "rows": int(len(data.vectors)),
     }
     return ProbeSet(
         weights=weights.astype(np.float32), bias=bias.astype(np.float32), platt_scale=scale, platt_shift=shift,
-        heads=list(data.heads), anchors=data.vectors[data.anchor_rows].astype(np.float16),
+        vote_scale=vote_scale, heads=list(data.heads), anchors=data.vectors[data.anchor_rows].astype(np.float16),
+        anchor_labels=data.labels[data.anchor_rows].astype(np.float32), anchor_members=in_bag[:, data.anchor_rows],
         anchor_info=list(data.anchor_info), card=card,
     )
 

@@ -17,6 +17,31 @@ CARD_FILE = "card.json"
 FORMAT = "triage-probe/1"
 SAFETY, CAPABILITIES = "safety", "capabilities"
 AREA_PREFIX = "area:"
+VOTE_K = 20  # neighbours in the label vote
+VOTE_TEMPERATURE = 20.0  # softmax sharpness over cosine similarity: 0.05 more similarity ~ e times more weight
+
+
+def neighbour_vote(
+    vectors: np.ndarray, anchors: np.ndarray, anchor_labels: np.ndarray, *, k: int = VOTE_K, temperature: float = VOTE_TEMPERATURE,
+    sims: np.ndarray | None = None,
+) -> np.ndarray:
+    """Per head, the similarity-weighted share of positive labels among the `k` nearest labelled anchors, as log-odds.
+
+    Unknown labels (NaN) do not vote. `sims` may pass precomputed similarities (-inf hides an anchor).
+    """
+    if sims is None:
+        sims = np.asarray(vectors, dtype=np.float32) @ np.asarray(anchors, dtype=np.float32).T
+    k = min(k, sims.shape[1])
+    top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+    top_sims = np.take_along_axis(sims, top, axis=1)
+    weight = np.exp(temperature * (top_sims - top_sims.max(axis=1, keepdims=True)))
+    weight = (weight / weight.sum(axis=1, keepdims=True))[:, :, None]  # (n, k, 1), sums to 1
+    labels = anchor_labels[top]  # (n, k, heads)
+    known = ~np.isnan(labels)
+    positive = (np.where(known, labels, 0.0) * weight).sum(axis=1)
+    total = (known * weight).sum(axis=1)
+    share = (positive + 0.25) / (total + 0.5)  # half a neighbour of even prior keeps the log-odds finite
+    return np.log(share / (1 - share)).astype(np.float32)
 
 
 @dataclass
@@ -30,18 +55,22 @@ class Prediction:
 
 @dataclass
 class ProbeSet:
-    """An ensemble of linear heads (safety, capabilities, one per area) with Platt calibration per head.
+    """An ensemble of linear heads (safety, capabilities, one per area), stacked with a neighbour label vote.
 
-    `anchors` are the labelled training vectors: they give the nearest labelled examples as evidence
-    and tell when a document is far from anything the probes were trained on.
+    Per head, P = sigmoid(a * linear_logit + b * vote_logit + c): a, b, c are fitted on held-out folds, so the
+    combination is also the calibration. `anchors` are the labelled training vectors: they vote, give the nearest
+    labelled examples as evidence, and tell when a document is far from anything the probes were trained on.
     """
 
     weights: np.ndarray  # (members, heads, dim)
     bias: np.ndarray  # (members, heads)
-    platt_scale: np.ndarray  # (heads,)
-    platt_shift: np.ndarray  # (heads,)
+    platt_scale: np.ndarray  # (heads,) a
+    platt_shift: np.ndarray  # (heads,) c
+    vote_scale: np.ndarray  # (heads,) b
     heads: list[str]
     anchors: np.ndarray  # (n_labelled, dim), float16 on disk
+    anchor_labels: np.ndarray  # (n_labelled, heads), NaN where unknown
+    anchor_members: np.ndarray  # (members, n_labelled) bool: the anchors in each member's bootstrap sample
     anchor_info: list[dict]
     card: dict = field(default_factory=dict)
 
@@ -65,7 +94,14 @@ class ProbeSet:
         if vectors.ndim != 2 or vectors.shape[1] != self.weights.shape[2]:
             raise ModelError(f"probe expects {self.weights.shape[2]}-d vectors, got shape {vectors.shape}")
         raw = np.einsum("nd,mhd->mnh", vectors, self.weights) + self.bias[:, None, :]
-        calibrated = self.platt_scale * raw + self.platt_shift
+        sims = vectors @ self.anchors.astype(np.float32).T
+        # Each member votes with the anchors of its own bootstrap sample, so far from the labelled data,
+        # where neighbours are few and distant, the members disagree and the spread grows.
+        vote = np.stack([
+            neighbour_vote(vectors, self.anchors, self.anchor_labels, sims=np.where(member, sims, -np.inf))
+            for member in self.anchor_members
+        ])
+        calibrated = self.platt_scale * raw + self.vote_scale * vote + self.platt_shift
         members = 1.0 / (1.0 + np.exp(-np.clip(calibrated, -30, 30)))
         mean = members.mean(axis=0)
         clipped = np.clip(mean, 1e-6, 1 - 1e-6)
@@ -89,7 +125,10 @@ class ProbeSet:
             "bias": np.ascontiguousarray(self.bias, dtype=np.float32),
             "platt_scale": np.ascontiguousarray(self.platt_scale, dtype=np.float32),
             "platt_shift": np.ascontiguousarray(self.platt_shift, dtype=np.float32),
+            "vote_scale": np.ascontiguousarray(self.vote_scale, dtype=np.float32),
             "anchors": np.ascontiguousarray(self.anchors, dtype=np.float16),
+            "anchor_labels": np.ascontiguousarray(self.anchor_labels, dtype=np.float32),
+            "anchor_members": np.ascontiguousarray(self.anchor_members, dtype=np.uint8),
         }
         blob = save(tensors, metadata={"format": FORMAT})
         card = {key: value for key, value in self.card.items() if key not in ("version", "weights_sha256")}
@@ -155,12 +194,20 @@ def load_probe(folder: Path) -> ProbeSet:
     except (SafetensorError, ValueError) as exc:
         raise ModelError(f"{weights_path}: unreadable probe weights ({exc})") from None
     heads = list(card["heads"])
-    probe = ProbeSet(
-        weights=tensors["weights"], bias=tensors["bias"], platt_scale=tensors["platt_scale"],
-        platt_shift=tensors["platt_shift"], heads=heads, anchors=tensors["anchors"],
-        anchor_info=list(card.get("anchor_info", [])), card=card,
-    )
+    try:
+        probe = ProbeSet(
+            weights=tensors["weights"], bias=tensors["bias"], platt_scale=tensors["platt_scale"],
+            platt_shift=tensors["platt_shift"], vote_scale=tensors["vote_scale"], heads=heads, anchors=tensors["anchors"],
+            anchor_labels=tensors["anchor_labels"], anchor_members=tensors["anchor_members"].astype(bool),
+            anchor_info=list(card.get("anchor_info", [])), card=card,
+        )
+    except KeyError as exc:
+        raise ModelError(f"{weights_path}: probe weights lack tensor {exc}") from None
     members, n_heads, dim = probe.weights.shape
-    if n_heads != len(heads) or probe.bias.shape != (members, n_heads) or probe.anchors.shape[1:] != (dim,):
+    if (
+        n_heads != len(heads) or probe.bias.shape != (members, n_heads) or probe.anchors.shape[1:] != (dim,)
+        or probe.anchor_labels.shape != (probe.anchors.shape[0], n_heads)
+        or probe.anchor_members.shape != (members, probe.anchors.shape[0])
+    ):
         raise ModelError(f"{weights_path}: tensor shapes disagree with the card")
     return probe

@@ -1,0 +1,59 @@
+"""The tier policy: clear calls only when the evidence is clear, abstention otherwise."""
+
+from __future__ import annotations
+
+import pytest
+
+from triage.errors import UsageError
+from triage.policy import TierPolicy, decide_tier
+
+POLICY = TierPolicy()
+CLEAR = dict(safety_std=0.01, capabilities_std=0.01, labelled_similarity=0.6)
+
+
+def _logit(p):
+    import math
+
+    return math.log(p / (1 - p))
+
+
+@pytest.mark.parametrize(
+    "safety, capabilities, tier, reason",
+    [
+        (0.95, 0.05, "publish", "safety-dominant"),
+        (0.05, 0.95, "restrict", "capability-dominant"),
+        (0.9, 0.8, "review", "dual-use"),
+        (0.2, 0.1, "review", "low-relevance"),
+        (0.6, 0.45, "review", "mixed"),
+    ],
+)
+def test_tiers(safety, capabilities, tier, reason):
+    decision = decide_tier(POLICY, safety=safety, capabilities=capabilities, differential=_logit(safety) - _logit(capabilities), **CLEAR)
+    assert (decision.tier, decision.reasons) == (tier, [reason])
+
+
+def test_disagreeing_ensemble_abstains():
+    decision = decide_tier(POLICY, safety=0.05, capabilities=0.95, differential=-5.9, safety_std=0.3, capabilities_std=0.01, labelled_similarity=0.6)
+    assert decision.tier == "review" and decision.reasons == ["uncertain"]
+
+
+def test_far_from_labelled_data_abstains():
+    decision = decide_tier(POLICY, safety=0.95, capabilities=0.05, differential=5.9, safety_std=0.01, capabilities_std=0.01, labelled_similarity=0.1)
+    assert decision.tier == "review" and "out-of-distribution" in decision.reasons
+
+
+def test_a_capability_heavy_passage_keeps_a_draft_out_of_publish():
+    decision = decide_tier(POLICY, safety=0.95, capabilities=0.05, differential=5.9, max_passage_capabilities=0.95, **CLEAR)
+    assert decision.tier == "review" and decision.reasons == ["capability-passage"]
+
+
+def test_policy_file_overrides_and_rejects_unknown_keys(tmp_path):
+    path = tmp_path / "policy.json"
+    path.write_text('{"publish_margin": 2.5}')
+    assert TierPolicy.load(path).publish_margin == 2.5
+    path.write_text('{"publish_margn": 2.5}')
+    with pytest.raises(UsageError, match="unknown policy keys"):
+        TierPolicy.load(path)
+    path.write_text("{oops")
+    with pytest.raises(UsageError, match="not valid JSON"):
+        TierPolicy.load(path)

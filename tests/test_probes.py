@@ -1,0 +1,143 @@
+"""Probe training, calibration, uncertainty and the safe file format."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from models.errors import ModelError
+from models.metrics import auroc, expected_calibration_error
+from models.probe_training import TrainingConfig, TrainingSet, head_names, train_probe_set
+from models.probes import load_probe
+from triage.labels import training_rows
+from triage.seed import load_seed, taxonomy_areas
+
+FAST = TrainingConfig(members=4, folds=3, fold_members=2, max_epochs=200)
+
+
+def _seed_split(fraction: float = 0.6, seed: int = 0):
+    items = list(load_seed())
+    order = np.random.default_rng(seed).permutation(len(items))
+    cut = int(len(items) * fraction)
+    return [items[i].to_label() for i in order[:cut]], [items[i].to_label() for i in order[cut:]]
+
+
+def _training_set(labels, embed) -> TrainingSet:
+    areas = taxonomy_areas()
+    texts, y, groups, anchors, info = training_rows(labels, areas)
+    return TrainingSet(vectors=embed(texts), labels=y, heads=head_names(areas), groups=groups, anchor_rows=np.array(anchors), anchor_info=info)
+
+
+@pytest.fixture(scope="module")
+def real_split(real_embedder, seeded_real_home):
+    from triage.embedding import embed_texts
+    from triage.library import open_store
+
+    with open_store(seeded_real_home) as store:
+        embed = lambda texts: embed_texts(store, real_embedder, texts)[0]  # noqa: E731
+        train, test = _seed_split()
+        data = _training_set(train, embed)
+        test_vectors = embed([item.text for item in test])
+    return data, test, test_vectors
+
+
+def test_training_separates_held_out_items(real_split):
+    data, test, test_vectors = real_split
+    probe = train_probe_set(data, embedder_id="real", label_set={}, config=FAST)
+    prediction = probe.predict(test_vectors)
+    safety = np.array([t.safety for t in test])
+    capabilities = np.array([t.capabilities for t in test])
+    assert auroc(safety, prediction.mean[:, 0]) >= 0.9
+    assert auroc(capabilities, prediction.mean[:, 1]) >= 0.9
+
+
+def test_calibration_reduces_ece_on_a_held_out_split(real_split):
+    data, test, test_vectors = real_split
+    probe = train_probe_set(data, embedder_id="real", label_set={}, config=FAST)
+    raw = np.einsum("nd,mhd->mnh", test_vectors, probe.weights) + probe.bias[:, None, :]
+    y = np.array([t.safety for t in test])
+    uncalibrated = (1 / (1 + np.exp(-raw[:, :, 0]))).mean(axis=0)
+    calibrated = probe.predict(test_vectors).mean[:, 0]
+    assert expected_calibration_error(y, calibrated) < expected_calibration_error(y, uncalibrated)
+    assert probe.platt_scale[0] > 0 and probe.vote_scale[0] >= 0
+
+
+def test_ensemble_spread_is_larger_far_from_the_training_data(real_split, real_embedder):
+    data, test, test_vectors = real_split
+    probe = train_probe_set(data, embedder_id="real", label_set={}, config=FAST)
+    far = real_embedder.encode([
+        "A slow-cooked beef stew with carrots, red wine and thyme.",
+        "The striker scored twice in the second half to win the cup final.",
+        "Tenants must give two months' written notice before ending the lease.",
+        "Prune roses in late winter, cutting just above an outward-facing bud.",
+        "The cathedral's stained glass dates from the thirteenth century.",
+        "Knit the sleeves in the round on smaller needles.",
+    ])
+    near_std = probe.predict(test_vectors).std[:, :2].mean()
+    far_std = probe.predict(far).std[:, :2].mean()
+    assert far_std > 1.25 * near_std
+    near_sim = probe.nearest_labelled(test_vectors, 1)[1].mean()
+    far_sim = probe.nearest_labelled(far, 1)[1].mean()
+    assert far_sim < 0.3 < near_sim
+
+
+def _tiny_probe(tmp_path, fake_embedder):
+    labels = [item.to_label() for item in load_seed()[::6]]
+    probe = train_probe_set(_training_set(labels, fake_embedder.encode), embedder_id=fake_embedder.model_id, label_set={"hash": "x"}, config=FAST)
+    return probe.save(tmp_path / "probes")
+
+
+def test_a_saved_probe_loads_back_identically(tmp_path, fake_embedder):
+    folder = _tiny_probe(tmp_path, fake_embedder)
+    loaded = load_probe(folder)
+    vectors = fake_embedder.encode(["interpretability of attention heads", "faster kernels"])
+    assert loaded.version == folder.name
+    assert loaded.predict(vectors).mean.shape == (2, len(loaded.heads))
+    card = json.loads((folder / "card.json").read_text())
+    assert {"embedder_id", "label_set", "cv_metrics", "created_at", "version", "weights_sha256"} <= set(card)
+
+
+def test_truncated_weights_are_refused(tmp_path, fake_embedder):
+    folder = _tiny_probe(tmp_path, fake_embedder)
+    weights = folder / "probe.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-100])
+    with pytest.raises(ModelError, match="checksum mismatch"):
+        load_probe(folder)
+
+
+def test_tampered_weights_are_refused(tmp_path, fake_embedder):
+    folder = _tiny_probe(tmp_path, fake_embedder)
+    weights = folder / "probe.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-10] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="checksum mismatch"):
+        load_probe(folder)
+
+
+def test_an_edited_card_is_refused(tmp_path, fake_embedder):
+    folder = _tiny_probe(tmp_path, fake_embedder)
+    card = json.loads((folder / "card.json").read_text())
+    card["cv_metrics"]["safety"]["auroc"] = 0.999
+    (folder / "card.json").write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="modified"):
+        load_probe(folder)
+
+
+def test_a_pickle_in_place_of_the_weights_is_refused(tmp_path, fake_embedder):
+    import pickle
+
+    folder = _tiny_probe(tmp_path, fake_embedder)
+    (folder / "probe.safetensors").write_bytes(pickle.dumps({"weights": [1, 2, 3]}))
+    with pytest.raises(ModelError):
+        load_probe(folder)
+
+
+def test_training_without_both_classes_is_a_clear_error(fake_embedder):
+    labels = [item.to_label() for item in load_seed() if item.safety == 1][:30]
+    for label in labels:
+        label.capabilities = 0
+    with pytest.raises(ModelError, match="both classes"):
+        _training_set(labels, fake_embedder.encode)
