@@ -18,7 +18,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: setup
-	TRIAGE_HOME=$(DEMO_HOME) $(VENV)/bin/triage similar --file triage/data/examples/interpretability_sae_draft.md -k 10
+	TRIAGE_HOME=$(DEMO_HOME) $(VENV)/bin/triage score triage/data/examples/*.md
+	TRIAGE_HOME=$(DEMO_HOME) $(VENV)/bin/triage similar --file triage/data/examples/interpretability_sae_draft.md -k 5
 
 test: setup
 	$(PY) -m pytest -q

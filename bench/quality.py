@@ -68,7 +68,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         workspace = Workspace.at(tmp_path / "home")
-        embedder = make_embedder("default", "cpu", cache_dir=workspace.onnx_dir) if "cache_dir" in make_embedder.__code__.co_varnames else make_embedder("default", "cpu")
+        embedder = make_embedder("default", "cpu")
         started = time.perf_counter()
         with open_store(workspace) as store:
             probe = current_probe(workspace, store, embedder)

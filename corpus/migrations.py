@@ -89,7 +89,115 @@ def _v2_labels(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_initial, _v2_labels]
+def _v3_jobs(db: sqlite3.Connection) -> None:
+    # job_results' primary key (job_id, paper_id) is what keeps a resumed job from writing a paper twice.
+    _run_script(
+        db,
+        """
+        CREATE TABLE jobs (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            spec TEXT NOT NULL,
+            spec_hash TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('running', 'interrupted', 'failed', 'done')),
+            cursor TEXT NOT NULL DEFAULT '{}',
+            total INTEGER,
+            consumed INTEGER NOT NULL DEFAULT 0,
+            scored INTEGER NOT NULL DEFAULT 0,
+            skipped INTEGER NOT NULL DEFAULT 0,
+            embedded INTEGER NOT NULL DEFAULT 0,
+            message TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX jobs_spec_hash ON jobs (spec_hash, status);
+        CREATE TABLE job_results (
+            job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+            paper_id INTEGER NOT NULL REFERENCES papers (id),
+            position INTEGER NOT NULL,
+            safety REAL NOT NULL,
+            safety_std REAL NOT NULL,
+            capabilities REAL NOT NULL,
+            capabilities_std REAL NOT NULL,
+            differential REAL NOT NULL,
+            tier TEXT NOT NULL,
+            reasons TEXT NOT NULL DEFAULT '[]',
+            areas TEXT NOT NULL DEFAULT '[]',
+            prior_id TEXT,
+            prior_similarity REAL,
+            PRIMARY KEY (job_id, paper_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX job_results_position ON job_results (job_id, position);
+        CREATE TABLE job_issues (
+            job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+            source TEXT NOT NULL,
+            record TEXT NOT NULL,
+            message TEXT NOT NULL,
+            UNIQUE (job_id, source, record, message)
+        )
+        """,
+    )
+
+
+def _v4_reviews(db: sqlite3.Connection) -> None:
+    """Review sessions, their queues, the append-only decision log, and the last scores each item was shown with."""
+    # The states are spelled out rather than imported: a migration must stay what it was when it shipped.
+    states = "'approve', 'approve with changes', 'restrict', 'hold', 'escalate'"
+    _run_script(
+        db,
+        f"""
+        CREATE TABLE review_sessions (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE review_items (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES review_sessions (id),
+            document_id INTEGER REFERENCES documents (id),
+            paper_id INTEGER REFERENCES papers (id),
+            position INTEGER NOT NULL,
+            added_at TEXT NOT NULL,
+            CHECK ((document_id IS NULL) != (paper_id IS NULL)),
+            UNIQUE (session_id, document_id),
+            UNIQUE (session_id, paper_id)
+        );
+        CREATE TABLE review_decisions (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES review_sessions (id),
+            item_id INTEGER NOT NULL REFERENCES review_items (id),
+            reviewer TEXT NOT NULL,
+            decided_at TEXT NOT NULL,
+            state TEXT,
+            rationale TEXT NOT NULL DEFAULT '',
+            checklist TEXT NOT NULL DEFAULT '{{}}',
+            probe_version TEXT,
+            embedder_id TEXT,
+            scores TEXT NOT NULL DEFAULT '{{}}',
+            content_hash TEXT NOT NULL,
+            reverses INTEGER UNIQUE REFERENCES review_decisions (id),
+            CHECK ((reverses IS NULL AND state IN ({states})) OR (reverses IS NOT NULL AND state IS NULL))
+        );
+        CREATE INDEX review_decisions_item ON review_decisions (session_id, item_id, reviewer);
+        CREATE TABLE review_scores (
+            item_id INTEGER PRIMARY KEY REFERENCES review_items (id),
+            probe_version TEXT NOT NULL,
+            embedder_id TEXT NOT NULL,
+            scored_at TEXT NOT NULL,
+            score TEXT NOT NULL
+        )
+        """,
+    )
+    # The log is evidence: the database itself refuses to rewrite or delete a decision. Trigger bodies hold
+    # semicolons, so they cannot go through _run_script.
+    for action in ("UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER review_decisions_no_{action.lower()} BEFORE {action} ON review_decisions "
+            "BEGIN SELECT RAISE(ABORT, 'review decisions are append-only'); END"
+        )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_initial, _v2_labels, _v3_jobs, _v4_reviews]
 
 
 def migrate(db: sqlite3.Connection) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from itertools import chain, islice
 from dataclasses import dataclass
 
 from corpus.records import Passage
@@ -15,7 +16,13 @@ _TOKEN = re.compile(r"\w{1,6}|[^\w\s]")
 # A sentence runs from a non-space character to terminal punctuation (with any closing quotes or brackets)
 # followed by whitespace, or up to a paragraph break, or to the end of the text. "e.g. x" splits too early
 # and "3.5" does not split: both are fine for passages that only need to be roughly sentence-aligned.
-_SENTENCE = re.compile(r"\S.*?(?:[.!?]+[\"')\]\u201d\u2019]*(?=\s|\Z)|(?=\n[ \t]*\n)|\Z)", re.DOTALL)
+# A terminal run is tried only where it starts (the lookbehind; the first branch covers a sentence that opens
+# with one), and possessively: otherwise a run of 10,000 dots costs quadratic time, tens of seconds.
+_SENTENCE = re.compile(
+    r"[.!?][.!?]++[\"')\]\u201d\u2019]*+(?=\s|\Z)"
+    r"|\S.*?(?:(?<![.!?])[.!?]++[\"')\]\u201d\u2019]*+(?=\s|\Z)|(?=\n[ \t]*\n)|\Z)",
+    re.DOTALL,
+)
 
 
 @dataclass(frozen=True)
@@ -32,11 +39,12 @@ def estimate_tokens(text: str) -> int:
     return sum(1 for _ in _TOKEN.finditer(text))
 
 
-def split_passages(text: str, target_tokens: int = 200, overlap_tokens: int = 40) -> list[Passage]:
+def split_passages(text: str, target_tokens: int = 200, overlap_tokens: int = 40, *, limit: int | None = None) -> list[Passage]:
     """Cut `text` into passages of at most ~`target_tokens` that share ~`overlap_tokens` with their neighbour.
 
     Passages start and end on sentence boundaries where possible; a sentence longer than a passage is cut
     between word pieces. `text[p.start:p.end] == p.text` for every passage. Whitespace-only text gives none.
+    With `limit`, splitting stops after `limit + 1` passages: enough for a caller to refuse the text, quickly.
     """
     if target_tokens < 1:
         raise ValueError("target_tokens must be at least 1")
@@ -46,19 +54,30 @@ def split_passages(text: str, target_tokens: int = 200, overlap_tokens: int = 40
     # Over-long sentences are cut into overlap-sized slices, so that consecutive passages inside one
     # enormous sentence still overlap by one slice instead of being butted together.
     slice_tokens = overlap_tokens or target_tokens
-    units = list(_units(text, target_tokens, slice_tokens))
+    # Units are read as the passages need them, so that a `limit` also spares reading the rest of the text.
+    source = _units(text, target_tokens, slice_tokens)
+    units: list[_Unit] = []
+
+    def has(index: int) -> bool:
+        while len(units) <= index:
+            unit = next(source, None)
+            if unit is None:
+                return False
+            units.append(unit)
+        return True
+
     passages: list[Passage] = []
     first = 0  # first unit of the current passage
     stop = 0  # one past the last unit of the current passage
     size = 0  # tokens in units[first:stop]
-    while first < len(units):
+    while has(first):
         # Grow the passage; a lone unit never exceeds target_tokens, so each passage takes at least one.
-        while stop < len(units) and (stop == first or size + units[stop].tokens <= target_tokens):
+        while has(stop) and (stop == first or size + units[stop].tokens <= target_tokens):
             size += units[stop].tokens
             stop += 1
         start, end = units[first].start, units[stop - 1].end
         passages.append(Passage(start=start, end=end, text=text[start:end]))
-        if stop == len(units):
+        if not has(stop) or (limit is not None and len(passages) > limit):
             break
         # The next passage repeats the trailing sentences whose length is nearest to the overlap, so that a
         # statement cut at the passage end is seen whole in one of the two. It shares at most half a passage,
@@ -83,10 +102,12 @@ def _units(text: str, target_tokens: int, slice_tokens: int) -> Iterator[_Unit]:
         start, end = match.start(), match.end()
         while end > start and text[end - 1].isspace():
             end -= 1
-        pieces = list(_TOKEN.finditer(text, start, end))
-        if len(pieces) <= target_tokens:
-            yield _Unit(start, end, max(len(pieces), 1))
+        # Word pieces are taken a slice at a time: one 20 MB "sentence" must not become millions of match objects.
+        pieces = _TOKEN.finditer(text, start, end)
+        head = list(islice(pieces, target_tokens + 1))
+        if len(head) <= target_tokens:
+            yield _Unit(start, end, max(len(head), 1))
             continue
-        for offset in range(0, len(pieces), slice_tokens):
-            chunk = pieces[offset : offset + slice_tokens]
+        rest = chain(head, pieces)
+        while chunk := list(islice(rest, slice_tokens)):
             yield _Unit(chunk[0].start(), chunk[-1].end(), len(chunk))

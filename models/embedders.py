@@ -6,6 +6,7 @@ import hashlib
 import importlib.util
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
@@ -57,6 +58,30 @@ def resolve_model(model: str) -> tuple[str, str, bool]:
     if model.startswith((".", "/", "~")):
         raise ModelError(f"no model folder at {model}")
     return model, model, False
+
+
+def _gpu_possible() -> bool:
+    """Whether a CUDA/ROCm device could exist, judged from driver files and the environment without importing torch."""
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+        return False  # the user hid every GPU; torch would report none
+    if sys.platform != "linux":
+        return True  # no cheap test elsewhere (Windows drivers, Apple's MPS): let torch decide
+    return Path("/proc/driver/nvidia/version").exists() or Path("/dev/kfd").exists() or any(Path("/dev").glob("nvidia[0-9]*"))
+
+
+def resolves_to_cpu(device: str = "auto") -> bool:
+    """Whether `pick_device(device)` is "cpu", importing torch (~4 s) only when a GPU could really be there."""
+    if device == "cpu":
+        return True
+    if device != "auto":
+        return False
+    if importlib.util.find_spec("torch") is None or not _gpu_possible():
+        return True
+    return pick_device(device) == "cpu"
+
+
+def onnx_available() -> bool:
+    return all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "tokenizers"))
 
 
 def pick_device(device: str = "auto") -> str:
@@ -175,9 +200,42 @@ class FakeEmbedder:
         return _normalise(np.stack([self._vector(t) for t in texts]))
 
 
-def make_embedder(model: str = DEFAULT_MODEL, device: str = "auto") -> Embedder:
-    """The embedder a user asked for by name; `fake` gives the test embedder."""
+BACKENDS = ("auto", "torch", "onnx")
+
+
+def make_embedder(model: str = DEFAULT_MODEL, device: str = "auto", backend: str = "auto", cache_dir: Path | None = None) -> Embedder:
+    """The embedder a user asked for by name; `fake` gives the test embedder.
+
+    `backend`: `torch` is sentence-transformers; `onnx` is onnxruntime on the CPU (local folders and the bundled
+    model, exported once into `cache_dir`); `auto` takes onnx when the device is the CPU, onnxruntime is installed,
+    the model is local and supported, and `cache_dir` is given, else torch. Both give the same `model_id`.
+    """
     if model.startswith("fake"):
         dim = int(model.split("-")[-1]) if model[-1].isdigit() else 64
         return FakeEmbedder(dim)
+    if backend not in BACKENDS:
+        raise ModelError(f"unknown embedding backend {backend!r}: use {', '.join(BACKENDS)}")
+    if backend == "torch":
+        return SentenceTransformerEmbedder(model, device=device)
+    model_id, load_from, local = resolve_model(model)
+    if backend == "onnx":
+        if not local:
+            raise ModelError(
+                f"the ONNX backend exports a model folder on disk, and {model!r} is a hub name: "
+                "download it into a folder and pass that folder, or use the torch backend"
+            )
+        if device not in ("auto", "cpu"):
+            raise ModelError(f"the ONNX backend runs on the CPU only, not {device!r}: use --device cpu or the torch backend")
+        if cache_dir is None:
+            raise ModelError("the ONNX backend needs a cache folder for the exported model")
+        if not onnx_available():
+            raise ModelError("the ONNX backend needs onnxruntime and tokenizers: pip install onnxruntime tokenizers")
+        from models.onnx_embedder import OnnxEmbedder
+
+        return OnnxEmbedder(Path(load_from), model_id, cache_dir)
+    if local and cache_dir is not None and onnx_available() and resolves_to_cpu(device):
+        from models.onnx_embedder import OnnxEmbedder, is_supported
+
+        if is_supported(Path(load_from)):
+            return OnnxEmbedder(Path(load_from), model_id, cache_dir)
     return SentenceTransformerEmbedder(model, device=device)

@@ -11,6 +11,7 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 
 from corpus.errors import InputError
+from corpus.limits import ReadLimits
 from corpus.passages import estimate_tokens, split_passages
 from corpus.readers import ReadIssue
 from corpus.readers.bibtex import read_bibtex
@@ -503,7 +504,7 @@ def test_draft_over_the_size_limit(tmp_path: Path) -> None:
     path = tmp_path / "big.txt"
     path.write_text("Words. " * 400)
     with pytest.raises(InputError, match="limit"):
-        read_document(path, max_bytes=1000)
+        read_document(path, limits=ReadLimits(max_file_bytes=1000))
     assert read_document(path).title.startswith("Words.")
 
 

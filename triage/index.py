@@ -252,6 +252,14 @@ class PaperIndex:
             self._save(index, meta)
             return SyncReport(count=total, kind=meta.kind, added=added)
 
+    def add_in_memory(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Add or replace vectors in the loaded index without saving; the next sync() persists them from the store."""
+        if self._index is None:
+            raise TriageError("the index is not loaded; call sync() first")
+        ids = np.asarray(ids, dtype=np.int64)
+        self._index.remove_ids(ids)
+        self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
+
     # --- querying -------------------------------------------------------------------------------
 
     def search(self, queries: np.ndarray, k: int) -> list[list[tuple[int, float]]]:

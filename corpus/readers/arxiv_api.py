@@ -268,8 +268,10 @@ class _TriageClient(arxiv.Client):
         # its parser dropped; the check below uses the feed's total instead.
         try:  # Client.__try_parse_feed: the Client's own rate limit, request and status check, then its parser
             self._Client__try_parse_feed(url, first_page=True, try_index=attempt)
-        except ValueError:
-            pass  # arxiv's parser gives up a whole page over one bad date; _convert reports just that entry
+        except (ValueError, OverflowError):
+            # arxiv's parser gives up a whole page over one bad date (OverflowError: a year-1 date with an offset
+            # leaves datetime's range); _convert reports just that entry.
+            pass
         feed = _read_feed(self._session.last_body)
         start = int(parse_qs(urlsplit(url).query)["start"][0])
         if not feed.entries and feed.total is not None and start < feed.total:
@@ -355,7 +357,7 @@ def _entry_to_result(entry: Any) -> arxiv.Result:
     """arxiv's own entry parser, raising ValueError with the reason where it would drop the entry or the page."""
     try:
         result = _feed._build_result(entry)
-    except ValueError as err:  # only its date parsing raises
+    except (ValueError, OverflowError) as err:  # only its date parsing raises; OverflowError on year 1 with an offset
         raise ValueError(f"unparsable date ({err})") from err
     if result is None:
         missing = "<published> or <updated> date" if entry.findtext("atom:id", namespaces=_NS) else "<id>"

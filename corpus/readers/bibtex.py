@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,15 +12,21 @@ from bibtexparser.exceptions import BlockAbortedException
 from bibtexparser.model import DuplicateBlockKeyBlock, Entry, ParsingFailedBlock
 from pylatexenc.latex2text import LatexNodes2Text
 
+from corpus.errors import InputError
+from corpus.limits import DEFAULT_LIMITS, ReadLimits, describe_bytes
 from corpus.readers import IssueSink, ReadIssue, ignore_issue
 from corpus.readers.tables import checked_doi, collapse, decode_utf8, parse_date
 from corpus.records import Paper, parse_arxiv_id
 
-_AND = re.compile(r"\s+and\s+")
+# Starts only where a run of spaces starts, so a long run costs linear time (see tables._AUTHOR_SEPARATORS).
+_AND = re.compile(r"(?<!\s)\s++and\s+")
 _LATEX = LatexNodes2Text()
+# bibtexparser logs every block it gives up on, several lines each; each is reported as a ReadIssue instead,
+# and Python's last-resort handler would otherwise print them around the CLI's one line.
+logging.getLogger("bibtexparser").addHandler(logging.NullHandler())
 
 
-def read_bibtex(path: str | Path, on_issue: IssueSink = ignore_issue) -> Iterator[Paper]:
+def read_bibtex(path: str | Path, on_issue: IssueSink = ignore_issue, *, limits: ReadLimits = DEFAULT_LIMITS) -> Iterator[Paper]:
     """Papers from the entries of a .bib file, in file order; issue records are 1-based line numbers.
 
     An entry without a title is skipped; one without an abstract is kept (few .bib files carry abstracts,
@@ -27,7 +34,11 @@ def read_bibtex(path: str | Path, on_issue: IssueSink = ignore_issue) -> Iterato
     """
     path = Path(path)
     source = str(path)
-    # BibTeX files are small, and the parser needs the whole text anyway.
+    # BibTeX files are small, and the parser needs the whole text anyway; the size limit keeps that true.
+    size = path.stat().st_size
+    if size > limits.max_file_bytes:
+        message = f"is {size:,} bytes, over the {describe_bytes(limits.max_file_bytes)} limit for BibTeX files (--max-file-mb)"
+        raise InputError(message, source=source)
     text = decode_utf8(path.read_bytes(), source)
 
     library = bibtexparser.parse_string(text)
@@ -41,7 +52,12 @@ def read_bibtex(path: str | Path, on_issue: IssueSink = ignore_issue) -> Iterato
             def warn(message: str, line: int = line) -> None:
                 on_issue(ReadIssue(source, line, message))
 
-            paper = _paper_from_entry(block, warn)
+            try:
+                paper = _paper_from_entry(block, warn)
+            except RecursionError:
+                # pylatexenc recurses per brace level; one absurdly nested field costs its entry, not the file.
+                warn(f"skipped: entry {block.key!r} nests braces too deeply to convert")
+                continue
             if paper is not None:
                 yield paper
 

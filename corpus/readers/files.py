@@ -6,13 +6,14 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from corpus.errors import InputError
+from corpus.limits import DEFAULT_LIMITS, ReadLimits
 from corpus.readers import IssueSink, ignore_issue
 from corpus.readers.bibtex import read_bibtex
 from corpus.readers.snapshot import read_snapshot
 from corpus.readers.tables import read_csv
 from corpus.records import Paper
 
-PaperReader = Callable[[Path, IssueSink], Iterator[Paper]]
+PaperReader = Callable[..., Iterator[Paper]]  # (path, on_issue, *, limits)
 
 # Longest suffixes first, so that "x.jsonl.gz" is not taken for a bare ".gz". Every JSON-lines file goes
 # through the snapshot reader because it recognises the snapshot shape record by record.
@@ -50,7 +51,7 @@ def is_draft(path: str | Path) -> bool:
     return _matching_suffix(Path(path), DRAFT_SUFFIXES) is not None
 
 
-def read_papers(path: str | Path, on_issue: IssueSink = ignore_issue) -> Iterator[Paper]:
+def read_papers(path: str | Path, on_issue: IssueSink = ignore_issue, *, limits: ReadLimits = DEFAULT_LIMITS) -> Iterator[Paper]:
     """Stream the papers of a CSV, JSON-lines (plain or .gz) or BibTeX file; bad records go to `on_issue`.
 
     The file and its extension are checked now, not on first iteration, so that a wrong path fails at once.
@@ -62,4 +63,4 @@ def read_papers(path: str | Path, on_issue: IssueSink = ignore_issue) -> Iterato
         if is_draft(path):
             raise InputError(f"is a draft document, not a list of papers ({supported})", source=str(path))
         raise InputError(f"unsupported file type; supported: {supported}", source=str(path))
-    return PAPER_READERS[suffix](path, on_issue)
+    return PAPER_READERS[suffix](path, on_issue, limits=limits)

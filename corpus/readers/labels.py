@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from corpus.errors import InputError
+from corpus.limits import DEFAULT_LIMITS, ReadLimits
 from corpus.readers import IssueSink, ReadIssue, ignore_issue
 from corpus.readers.files import require_file
-from corpus.readers.tables import collapse, iter_json_records, text_of
+from corpus.readers.tables import collapse, iter_json_records, iter_lines, text_of
 from corpus.records import LabelledText
 
 _TRUE = {"1", "true", "yes", "y"}
@@ -54,15 +55,17 @@ def label_from_row(row: Mapping[str, Any], source: str) -> LabelledText:
     return LabelledText(text=text, safety=safety, capabilities=capabilities, areas=areas, title=title, source=source)
 
 
-def read_labels(path: str | Path, on_issue: IssueSink = ignore_issue, *, source: str | None = None) -> Iterator[LabelledText]:
+def read_labels(
+    path: str | Path, on_issue: IssueSink = ignore_issue, *, source: str | None = None, limits: ReadLimits = DEFAULT_LIMITS
+) -> Iterator[LabelledText]:
     """Stream labels from a .csv or .jsonl file; rows without text or labels are reported and skipped."""
     path = require_file(path)
     name = path.name.lower()
     source = source or f"user:{path.name}"
     if name.endswith((".jsonl", ".jsonl.gz", ".json")):
-        records = iter_json_records(path, on_issue)
+        records = iter_json_records(path, on_issue, limits)
     elif name.endswith(".csv"):
-        records = _csv_records(path)
+        records = _csv_records(path, limits)
     else:
         raise InputError("labels must be a .csv or .jsonl file", source=str(path))
     for number, record in records:
@@ -72,15 +75,22 @@ def read_labels(path: str | Path, on_issue: IssueSink = ignore_issue, *, source:
             on_issue(ReadIssue(str(path), number, f"skipped: {exc}"))
 
 
-def _csv_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+def _checked_lines(path: Path, limits: ReadLimits) -> Iterator[str]:
+    """The file's lines for csv, read within the line limit; a bad line fails the file, naming the line."""
+    for number, line in iter_lines(path, limits):
+        if isinstance(line, UnicodeDecodeError):
+            raise InputError(f"invalid UTF-8 at byte {line.start} of the line", source=str(path), record=number)
+        if not isinstance(line, str):
+            raise InputError(str(line), source=str(path), record=number)
+        yield line
+
+
+def _csv_records(path: Path, limits: ReadLimits = DEFAULT_LIMITS) -> Iterator[tuple[int, dict[str, Any]]]:
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.DictReader(handle)
-            if not reader.fieldnames:
-                raise InputError("empty CSV: expected a header with text or title and safety/capabilities", source=str(path))
-            for row in reader:
-                yield reader.line_num, {str(k).strip().lower(): v for k, v in row.items() if k is not None}
-    except UnicodeDecodeError as exc:
-        raise InputError(f"invalid UTF-8 at byte {exc.start}", source=str(path)) from None
+        reader = csv.DictReader(_checked_lines(path, limits))
+        if not reader.fieldnames:
+            raise InputError("empty CSV: expected a header with text or title and safety/capabilities", source=str(path))
+        for row in reader:
+            yield reader.line_num, {str(k).strip().lower(): v for k, v in row.items() if k is not None}
     except csv.Error as exc:
         raise InputError(f"malformed CSV ({exc})", source=str(path)) from None

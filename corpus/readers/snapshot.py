@@ -8,6 +8,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
+from corpus.limits import DEFAULT_LIMITS, ReadLimits
 from corpus.readers import IssueSink, ignore_issue
 from corpus.readers.tables import (
     RowError,
@@ -64,12 +65,12 @@ def paper_from_record(record: Mapping[str, Any], warn: Callable[[str], None]) ->
     return paper_from_row(record, warn, source="jsonl")
 
 
-def read_snapshot(path: str | Path, on_issue: IssueSink = ignore_issue) -> Iterator[Paper]:
+def read_snapshot(path: str | Path, on_issue: IssueSink = ignore_issue, *, limits: ReadLimits = DEFAULT_LIMITS) -> Iterator[Paper]:
     """Papers from a JSON-lines file (.gz too), detecting the snapshot shape record by record.
 
     Snapshot records get source "snapshot"; records with the plain table columns get source "jsonl".
     """
-    return read_jsonl(path, on_issue, mapper=paper_from_record)
+    return read_jsonl(path, on_issue, mapper=paper_from_record, limits=limits)
 
 
 def _authors(record: Mapping[str, Any]) -> list[str]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from corpus.errors import InputError
+from corpus.limits import DEFAULT_LIMITS, ReadLimits, describe_bytes
 from corpus.readers import IssueSink, ReadIssue, ignore_issue
 from corpus.records import Paper, normalise_doi, parse_arxiv_id
 
@@ -21,7 +22,10 @@ TEXT_COLUMNS = ("abstract", "text")
 
 _DOI = re.compile(r"^10\.\d{4,9}/\S+$")
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
-_AUTHOR_SEPARATORS = re.compile(r"\s*,\s*|\s+and\s+")
+# The lookbehinds make a separator start only where a run of spaces starts: without them a long run of spaces
+# costs quadratic time (every position in it retries the whole run), which a hostile file can make hours.
+_AUTHOR_SEPARATORS = re.compile(r"(?:(?<!\s)\s++)?,\s*|(?<!\s)\s++and\s+")
+_SEMICOLONS = re.compile(r"(?:(?<!\s)\s++)?;\s*")
 
 # Maps one decoded record to a Paper. It raises RowError to skip the record, and calls the warn callback for a
 # field it drops while keeping the record.
@@ -35,25 +39,84 @@ class RowError(ValueError):
 # --- streaming -------------------------------------------------------------------------------------------------
 
 
+_DRAIN_BLOCK = 1 << 20  # an over-long line is skipped this many bytes at a time, never held whole
+
+
+class LineTooLong(ValueError):
+    """A line over `ReadLimits.max_line_bytes`; it was skipped without being read into memory."""
+
+    def __init__(self, limit: int):
+        super().__init__(f"line longer than the {describe_bytes(limit)} limit for one record (--max-line-kb)")
+
+
+LineProblem = UnicodeDecodeError | LineTooLong
+
+
+class _GzipGuard:
+    """Counts what a gzip stream unpacks to, and stops a decompression bomb before it fills memory or disk time."""
+
+    def __init__(self, handle: BinaryIO, raw: BinaryIO, limits: ReadLimits, source: str):
+        self._handle, self._raw, self._limits, self._source = handle, raw, limits, source
+        self._out = 0
+
+    def readline(self, size: int) -> bytes:
+        line = self._handle.readline(size)
+        self._out += len(line)
+        limits = self._limits
+        if self._out > limits.max_decompressed_bytes:
+            message = f"gzip data unpacks to more than {describe_bytes(limits.max_decompressed_bytes)}; refusing the rest"
+            raise InputError(message, source=self._source)
+        if self._out > limits.ratio_check_after_bytes and self._out > limits.max_compression_ratio * max(self._raw.tell(), 1):
+            message = (
+                f"gzip data unpacks to over {limits.max_compression_ratio} times its size (a decompression bomb?); "
+                "refusing the rest"
+            )
+            raise InputError(message, source=self._source)
+        return line
+
+
 @contextmanager
-def _open_binary(path: Path) -> Iterator[BinaryIO]:
-    """Open `path` for binary line iteration, gunzipping on the fly when it ends in .gz."""
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
+def _open_binary(path: Path, limits: ReadLimits = DEFAULT_LIMITS) -> Iterator[BinaryIO | _GzipGuard]:
+    """Open `path` for binary line reading, gunzipping on the fly (within the limits) when it ends in .gz."""
     try:
-        with opener(path, "rb") as handle:
-            yield handle  # type: ignore[misc]
+        with open(path, "rb") as raw:
+            if not path.name.lower().endswith(".gz"):
+                yield raw
+                return
+            with gzip.GzipFile(fileobj=raw, mode="rb") as handle:
+                yield _GzipGuard(handle, raw, limits, str(path))  # type: ignore[arg-type]
     except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
         # A corrupt or truncated archive cannot be resumed past the damage, so it fails the whole file.
         raise InputError(f"corrupt or truncated gzip data ({exc})", source=str(path)) from exc
 
 
-def iter_lines(path: Path) -> Iterator[tuple[int, str | UnicodeDecodeError]]:
-    """Yield (1-based line number, decoded line or its decoding error), reading one line at a time.
+def _raw_lines(handle: BinaryIO | _GzipGuard, max_line: int) -> Iterator[bytes | None]:
+    """Each line's bytes, or None for a line over `max_line` bytes, which is drained a block at a time."""
+    while True:
+        line = handle.readline(max_line + 1)
+        if not line:
+            return
+        if len(line) > max_line and not line.endswith(b"\n"):
+            while True:
+                rest = handle.readline(_DRAIN_BLOCK)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield None
+            continue
+        yield line
 
-    Lines are decoded one by one so that a stray invalid byte costs one record, not the whole file.
+
+def iter_lines(path: Path, limits: ReadLimits = DEFAULT_LIMITS) -> Iterator[tuple[int, str | LineProblem]]:
+    """Yield (1-based line number, decoded line or why it was unreadable), reading one line at a time.
+
+    Lines are decoded one by one so that a stray invalid byte costs one record, not the whole file; a line over
+    `limits.max_line_bytes` costs one record too, and never more memory than the limit.
     """
-    with _open_binary(path) as handle:
-        for number, raw in enumerate(handle, start=1):
+    with _open_binary(path, limits) as handle:
+        for number, raw in enumerate(_raw_lines(handle, limits.max_line_bytes), start=1):
+            if raw is None:
+                yield number, LineTooLong(limits.max_line_bytes)
+                continue
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
@@ -63,7 +126,9 @@ def iter_lines(path: Path) -> Iterator[tuple[int, str | UnicodeDecodeError]]:
             yield number, line.removeprefix("\ufeff") if number == 1 else line
 
 
-def _bad_utf8(exc: UnicodeDecodeError) -> str:
+def _bad_utf8(exc: LineProblem) -> str:
+    if isinstance(exc, LineTooLong):
+        return str(exc)
     return f"invalid UTF-8 at byte {exc.start} of the line"
 
 
@@ -110,7 +175,7 @@ def split_list(value: Any, separators: re.Pattern[str]) -> list[str]:
 def split_authors(value: Any) -> list[str]:
     """Authors from a list or a string: "A; B" (names may hold commas) or arXiv's "A, B and C"."""
     if isinstance(value, str) and ";" in value:
-        return split_list(value, re.compile(r"\s*;\s*"))
+        return split_list(value, _SEMICOLONS)
     return split_list(value, _AUTHOR_SEPARATORS)
 
 
@@ -217,11 +282,26 @@ def _loads_line(line: str) -> Any:
         return json.loads(trimmed)
 
 
-def iter_json_records(path: Path, on_issue: IssueSink) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (line number, object) for each JSON object line; report undecodable lines and non-objects."""
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether JSON `value` nests containers more than `limit` deep, walked without recursion."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+def iter_json_records(
+    path: Path, on_issue: IssueSink, limits: ReadLimits = DEFAULT_LIMITS
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (line number, object) for each JSON object line; report undecodable, over-long, too deep and non-object lines."""
     source = str(path)
-    for number, line in iter_lines(path):
-        if isinstance(line, UnicodeDecodeError):
+    depth = limits.max_json_depth
+    for number, line in iter_lines(path, limits):
+        if not isinstance(line, str):
             on_issue(ReadIssue(source, number, f"skipped: {_bad_utf8(line)}"))
             continue
         if line.strip() in ("", "[", "]"):
@@ -231,6 +311,17 @@ def iter_json_records(path: Path, on_issue: IssueSink) -> Iterator[tuple[int, di
         except json.JSONDecodeError as exc:
             on_issue(ReadIssue(source, number, f"skipped: malformed JSON ({exc.msg} at column {exc.colno})"))
             continue
+        except RecursionError:
+            # Python's parser recurses per level; a line of 100,000 brackets would otherwise crash the import.
+            on_issue(ReadIssue(source, number, f"skipped: JSON nested deeper than {depth} levels"))
+            continue
+        except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+            on_issue(ReadIssue(source, number, f"skipped: malformed JSON ({exc})"))
+            continue
+        # Counting brackets first keeps the walk off the common, shallow records.
+        if line.count("[") + line.count("{") > depth and _deeper_than(record, depth):
+            on_issue(ReadIssue(source, number, f"skipped: JSON nested deeper than {depth} levels"))
+            continue
         if not isinstance(record, dict):
             on_issue(ReadIssue(source, number, f"skipped: expected a JSON object, found {type(record).__name__}"))
             continue
@@ -238,7 +329,11 @@ def iter_json_records(path: Path, on_issue: IssueSink) -> Iterator[tuple[int, di
 
 
 def read_jsonl(
-    path: str | Path, on_issue: IssueSink = ignore_issue, *, mapper: RecordMapper | None = None
+    path: str | Path,
+    on_issue: IssueSink = ignore_issue,
+    *,
+    mapper: RecordMapper | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> Iterator[Paper]:
     """Papers from a JSON-lines file (.gz too), one object per line with the table columns as keys.
 
@@ -246,7 +341,7 @@ def read_jsonl(
     """
     path = Path(path)
     to_paper = mapper or (lambda row, warn: paper_from_row(row, warn, source="jsonl"))
-    for number, record in iter_json_records(path, on_issue):
+    for number, record in iter_json_records(path, on_issue, limits):
         paper = _emit(record, to_paper, number, str(path), on_issue)
         if paper is not None:
             yield paper
@@ -256,17 +351,20 @@ def read_jsonl(
 
 
 class _DecodedLines:
-    """Feeds csv.reader decoded lines and remembers which of the current record's lines were not UTF-8."""
+    """Feeds csv.reader decoded lines and remembers which of the current record's lines were unreadable."""
 
-    def __init__(self, lines: Iterable[tuple[int, str | UnicodeDecodeError]]):
+    def __init__(self, lines: Iterable[tuple[int, str | LineProblem]]):
         self._lines = iter(lines)
-        self.bad: list[tuple[int, UnicodeDecodeError]] = []
+        self.bad: list[tuple[int, LineProblem]] = []
 
     def __iter__(self) -> _DecodedLines:
         return self
 
     def __next__(self) -> str:
         number, line = next(self._lines)
+        if isinstance(line, LineTooLong):
+            self.bad.append((number, line))
+            return "\n"  # stands in for the skipped line, so line numbers stay right; the record is then skipped
         if isinstance(line, UnicodeDecodeError):
             self.bad.append((number, line))
             # Decode leniently so csv can still find where the record ends; the record is then skipped.
@@ -274,7 +372,7 @@ class _DecodedLines:
         return line
 
 
-def read_csv(path: str | Path, on_issue: IssueSink = ignore_issue) -> Iterator[Paper]:
+def read_csv(path: str | Path, on_issue: IssueSink = ignore_issue, *, limits: ReadLimits = DEFAULT_LIMITS) -> Iterator[Paper]:
     """Papers from a CSV file (.gz too) whose header names the table columns.
 
     A row's issue record is the line it starts on, the header being line 1 (a spreadsheet's row number when
@@ -282,7 +380,7 @@ def read_csv(path: str | Path, on_issue: IssueSink = ignore_issue) -> Iterator[P
     """
     path = Path(path)
     source = str(path)
-    lines = _DecodedLines(iter_lines(path))
+    lines = _DecodedLines(iter_lines(path, limits))
     reader = csv.reader(lines)
     header: list[str] | None = None
     previous_end = 0

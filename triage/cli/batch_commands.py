@@ -31,12 +31,12 @@ def batch(
     ctx: typer.Context,
     query: Optional[str] = typer.Option(None, "--query", help="arXiv search query (network).", show_default=False),
     category: Optional[List[str]] = typer.Option(None, "--category", help="arXiv category, e.g. cs.LG (repeatable; network).", show_default=False),
-    since: Optional[str] = typer.Option(None, "--since", help="New submissions from this date (YYYY-MM-DD; network).", show_default=False),
-    until: Optional[str] = typer.Option(None, "--until", help="...up to this date, inclusive (default: today, UTC).", show_default=False),
+    since: Optional[str] = typer.Option(None, "--since", help="New submissions from this date (YYYY-MM-DD; network).", metavar="DATE", show_default=False),
+    until: Optional[str] = typer.Option(None, "--until", help="...up to this date, inclusive (default: today, UTC).", metavar="DATE", show_default=False),
     inputs: Optional[List[Path]] = typer.Option(None, "--input", "-i", help="Paper file: arXiv snapshot JSONL (.gz), CSV, JSONL or BibTeX (repeatable).", show_default=False),
     max_results: Optional[int] = typer.Option(None, "--max", min=1, help="At most this many arXiv results.", show_default=False),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the scores to .parquet, .csv or .jsonl.", show_default=False),
-    resume: Optional[int] = typer.Option(None, "--resume", help="Continue job JOB as it was started.", show_default=False),
+    resume: Optional[int] = typer.Option(None, "--resume", help="Continue job JOB as it was started.", metavar="JOB", show_default=False),
     policy: Optional[Path] = typer.Option(None, "--policy", help="A policy JSON overriding the tier thresholds.", show_default=False),
     batch_size: int = typer.Option(128, "--batch-size", min=1, max=10000, help="Papers per checkpoint when reading files."),
     page_size: int = typer.Option(100, "--page-size", min=1, max=2000, help="Results per arXiv request (and per checkpoint)."),
@@ -86,7 +86,7 @@ def _show_batch(report, fmt: OutputFormat) -> None:
     if fmt is OutputFormat.csv:
         render(tiers, fmt, columns=["tier", "papers"])
         return
-    state = "resumed and finished" if report.resumed and report.status == "done" else report.status
+    state = "resumed and finished" if report.resumed and report.papers_this_run and report.status == "done" else report.status
     typer.echo(
         f"Job {report.job_id} {state}: {report.scored} papers scored from {report.records} records "
         f"({report.skipped_count} skipped) of {report.source}."

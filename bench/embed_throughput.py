@@ -1,0 +1,154 @@
+"""CPU embedding throughput and cold start: sentence-transformers `encode` against the ONNX Runtime embedder."""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "arxiv-daily-cs-sample" / "arxiv_cs_CL_AI_LG_sample10k.jsonl.gz"
+OUT = ROOT / "bench" / "out" / "embed_throughput.md"
+sys.path.insert(0, str(ROOT))
+
+from models.embedders import BUNDLED_MODEL_ID, bundled_model_path  # noqa: E402
+
+# Fresh interpreters, timed from outside: interpreter start + imports + model load + one short text, as a user feels it.
+COLD_ONNX = (
+    "from models.embedders import make_embedder\n"
+    "make_embedder('default', 'auto', cache_dir={cache!r}).encode(['A short draft about sparse autoencoders.'])\n"
+)
+COLD_TORCH = (
+    "from sentence_transformers import SentenceTransformer\n"
+    "SentenceTransformer({model!r}, device='cpu').encode(['A short draft about sparse autoencoders.'])\n"
+)
+
+
+def load_abstracts(limit: int) -> list[str]:
+    texts = []
+    with gzip.open(DATA, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line)
+            texts.append(f"{record['title']}. {record['summary']}")
+            if len(texts) == limit:
+                break
+    return texts
+
+
+def cold_start(code: str, repetitions: int) -> list[float]:
+    times = []
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    for _ in range(repetitions):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def spread(values: list[float], unit: str = "", digits: int = 1) -> str:
+    return f"{statistics.median(values):.{digits}f}{unit} ({min(values):.{digits}f}–{max(values):.{digits}f})"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--texts", type=int, default=2000, help="abstracts per repetition (default 2000)")
+    parser.add_argument("--reps", type=int, default=5, help="timed repetitions per backend, alternating (default 5)")
+    parser.add_argument("--cosine-texts", type=int, default=1000, help="abstracts compared by cosine (default 1000)")
+    parser.add_argument("--cold-reps", type=int, default=5, help="fresh processes per cold-start figure (default 5)")
+    parser.add_argument("--batch-size", type=int, default=32, help="OnnxEmbedder batch size (default 32, as ST's)")
+    parser.add_argument("--cache", type=Path, default=ROOT / "bench" / "out" / "onnx", help="ONNX export cache folder")
+    args = parser.parse_args()
+    if not DATA.is_file():
+        print(f"skipped: the abstracts are not available at {DATA}")
+        return 0
+
+    load_at_start = os.getloadavg()[0]
+    command = "cd " + shlex.quote(str(ROOT)) + " && .venv/bin/python bench/embed_throughput.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    texts = load_abstracts(max(args.texts, args.cosine_texts))
+    timed = texts[: args.texts]
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from models.onnx_embedder import OnnxEmbedder
+
+    onnx = OnnxEmbedder(bundled_model_path(), BUNDLED_MODEL_ID, args.cache)
+    start = time.perf_counter()
+    onnx.load()  # exports on the first run; not part of any timing below
+    prepare_s = time.perf_counter() - start
+    card = json.loads(onnx.card_path.read_text())
+
+    from sentence_transformers import SentenceTransformer
+    import torch
+
+    st = SentenceTransformer(str(bundled_model_path()), device="cpu")
+    st.encode(timed[:32])  # warm both up: first calls allocate and pick kernels
+    onnx.encode(timed[:32])
+
+    rates: dict[str, list[float]] = {"st": [], "onnx": []}
+    first: dict[str, np.ndarray] = {}
+    for rep in range(args.reps):
+        # Alternate which runs first, so drift in machine load (other processes, thermals) hits both alike.
+        for name in ("st", "onnx") if rep % 2 == 0 else ("onnx", "st"):
+            start = time.perf_counter()
+            vectors = st.encode(timed) if name == "st" else onnx.encode(timed, batch_size=args.batch_size)
+            rates[name].append(len(timed) / (time.perf_counter() - start))
+            first.setdefault(name, vectors)
+            print(f"rep {rep + 1}/{args.reps} {name}: {rates[name][-1]:.1f} docs/s", file=sys.stderr, flush=True)
+
+    compare = texts[: args.cosine_texts]
+    reference = first["st"][: len(compare)] if len(compare) <= len(timed) else st.encode(compare)
+    ours = first["onnx"][: len(compare)] if len(compare) <= len(timed) else onnx.encode(compare)
+    reference = reference / np.linalg.norm(reference, axis=1, keepdims=True)  # ST's default encode does not normalise
+    cosine = np.sum(reference * ours, axis=1)
+
+    cold_onnx = cold_start(COLD_ONNX.format(cache=str(args.cache)), args.cold_reps)
+    cold_st = cold_start(COLD_TORCH.format(model=str(bundled_model_path())), args.cold_reps)
+
+    ratio = statistics.median(rates["onnx"]) / statistics.median(rates["st"])
+    lines = [
+        "# Embedding throughput: sentence-transformers vs ONNX Runtime (CPU)",
+        "",
+        f"Command: `{command}`",
+        "",
+        f"Machine: {cpu_line()}, Python {sys.version.split()[0]}; torch {torch.__version__} ({torch.get_num_threads()} threads), "
+        f"onnxruntime {card.get('onnxruntime')} ({onnx.threads or len(os.sched_getaffinity(0))} threads), fused graph: {card.get('fused')}. "
+        f"Load average {load_at_start:.1f} at start, {os.getloadavg()[0]:.1f} at end (other processes share these CPUs).",
+        f"Texts: the first {len(timed)} abstracts (title + \". \" + abstract) of {DATA.name}, {args.reps} alternating repetitions each; "
+        f"ST `model.encode(texts)` (batch 32), OnnxEmbedder batch {args.batch_size}. Export/prepare time (not timed below): {prepare_s:.1f} s.",
+        "",
+        "| measure | sentence-transformers | ONNX Runtime | ratio |",
+        "|---|---|---|---|",
+        f"| throughput, docs/s: median (min–max) | {spread(rates['st'])} | {spread(rates['onnx'])} | {ratio:.2f}x |",
+        f"| cold start, s: median (min–max) of {args.cold_reps} fresh processes | {spread(cold_st, digits=2)} | {spread(cold_onnx, digits=2)} "
+        f"| {statistics.median(cold_st) / statistics.median(cold_onnx):.1f}x |",
+        f"| cosine ONNX vs ST on {len(compare)} abstracts | — | mean {cosine.mean():.6f}, min {cosine.min():.6f} | — |",
+        "",
+        "Per-repetition docs/s: " + "; ".join(f"{k}: " + ", ".join(f"{r:.1f}" for r in v) for k, v in rates.items()),
+        "",
+    ]
+    report = "\n".join(lines)
+    print(report)
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(report, encoding="utf-8")
+    return 0
+
+
+def cpu_line() -> str:
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+        name = next(line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name"))
+    except (OSError, StopIteration):
+        name = "unknown CPU"
+    return f"{os.cpu_count()} x {name}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,222 @@
+"""Batch jobs in the store: their spec and checkpoint, the scores they produced, and the records they skipped."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Iterator, Sequence
+
+from corpus.readers import ReadIssue
+from corpus.store import Store
+
+RUNNING, INTERRUPTED, FAILED, DONE = "running", "interrupted", "failed", "done"
+UNFINISHED = (RUNNING, INTERRUPTED, FAILED)
+# Columns a caller may rank results by; checked so that no other text reaches the SQL.
+RANKABLE = ("safety", "capabilities", "differential", "prior_similarity")
+
+_RESULT_COLUMNS = (
+    "p.uid AS id, p.arxiv_id, p.title, p.authors, p.categories, p.published, p.url, "
+    "r.safety, r.safety_std, r.capabilities, r.capabilities_std, r.differential, r.tier, r.reasons, r.areas, "
+    "r.prior_id, r.prior_similarity, r.position"
+)
+
+
+@dataclass
+class Job:
+    """One batch run: what it reads (`spec`), where it stopped (`cursor`), and what it has done so far."""
+
+    id: int
+    kind: str
+    spec: dict
+    spec_hash: str
+    status: str
+    cursor: dict
+    total: int | None
+    consumed: int
+    scored: int
+    skipped: int
+    embedded: int
+    message: str | None
+    created_at: str
+    updated_at: str
+
+    @property
+    def finished(self) -> bool:
+        return self.status == DONE
+
+
+@dataclass
+class JobResult:
+    """The scores of one paper in one job."""
+
+    paper_id: int
+    safety: float
+    safety_std: float
+    capabilities: float
+    capabilities_std: float
+    differential: float
+    tier: str
+    reasons: list[str] = field(default_factory=list)
+    areas: list[str] = field(default_factory=list)
+    prior_id: str | None = None
+    prior_similarity: float | None = None
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _job(row) -> Job:
+    return Job(
+        id=row["id"], kind=row["kind"], spec=json.loads(row["spec"]), spec_hash=row["spec_hash"], status=row["status"],
+        cursor=json.loads(row["cursor"]), total=row["total"], consumed=row["consumed"], scored=row["scored"],
+        skipped=row["skipped"], embedded=row["embedded"], message=row["message"], created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def create_job(store: Store, kind: str, spec: dict, spec_hash: str) -> Job:
+    now = _now()
+    with store.transaction() as db:
+        cursor = db.execute(
+            "INSERT INTO jobs (kind, spec, spec_hash, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (kind, json.dumps(spec, sort_keys=True), spec_hash, RUNNING, now, now),
+        )
+        job_id = int(cursor.lastrowid)
+    job = get_job(store, job_id)
+    assert job is not None
+    return job
+
+
+def get_job(store: Store, job_id: int) -> Job | None:
+    rows = store.query("SELECT * FROM jobs WHERE id = ?", (job_id,))
+    return _job(rows[0]) if rows else None
+
+
+def find_unfinished(store: Store, spec_hash: str) -> Job | None:
+    """The newest job with this spec that has not finished (it was interrupted, killed or failed)."""
+    marks = ",".join("?" * len(UNFINISHED))
+    rows = store.query(
+        f"SELECT * FROM jobs WHERE spec_hash = ? AND status IN ({marks}) ORDER BY id DESC LIMIT 1", (spec_hash, *UNFINISHED)
+    )
+    return _job(rows[0]) if rows else None
+
+
+def list_jobs(store: Store, limit: int = 20) -> list[Job]:
+    return [_job(row) for row in store.query("SELECT * FROM jobs ORDER BY id DESC LIMIT ?", (limit,))]
+
+
+def set_status(store: Store, job_id: int, status: str, message: str | None = None) -> None:
+    with store.transaction() as db:
+        db.execute("UPDATE jobs SET status = ?, message = ?, updated_at = ? WHERE id = ?", (status, message, _now(), job_id))
+
+
+def record_page(
+    store: Store,
+    job_id: int,
+    results: Sequence[JobResult],
+    issues: Sequence[ReadIssue],
+    *,
+    cursor: dict,
+    records: int,
+    embedded: int,
+    total: int | None,
+) -> tuple[int, int]:
+    """Append a page's results and issues and move the checkpoint, atomically (joining the caller's transaction).
+
+    A paper or issue the job already holds is ignored, so replaying a page after a crash adds nothing twice.
+    `records` counts the page's papers; skipped records are added as they are newly recorded. Returns
+    (new results, new skipped records).
+    """
+    with store.transaction() as db:
+        row = db.execute("SELECT scored FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        position = row["scored"]
+        added = 0
+        for result in results:
+            inserted = db.execute(
+                "INSERT OR IGNORE INTO job_results (job_id, paper_id, position, safety, safety_std, capabilities, "
+                "capabilities_std, differential, tier, reasons, areas, prior_id, prior_similarity) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    job_id, result.paper_id, position + added, result.safety, result.safety_std, result.capabilities,
+                    result.capabilities_std, result.differential, result.tier, json.dumps(result.reasons),
+                    json.dumps(result.areas), result.prior_id, result.prior_similarity,
+                ),
+            ).rowcount
+            added += inserted
+        skipped = 0
+        for issue in issues:
+            inserted = db.execute(
+                "INSERT OR IGNORE INTO job_issues (job_id, source, record, message) VALUES (?, ?, ?, ?)",
+                (job_id, issue.source, str(issue.record), issue.message),
+            ).rowcount
+            skipped += inserted if is_skip(issue) else 0
+        db.execute(
+            "UPDATE jobs SET cursor = ?, total = COALESCE(?, total), consumed = consumed + ?, scored = scored + ?, "
+            "skipped = skipped + ?, embedded = embedded + ?, updated_at = ? WHERE id = ?",
+            (json.dumps(cursor), total, records + skipped, added, skipped, embedded, _now(), job_id),
+        )
+    return added, skipped
+
+
+def is_skip(issue: ReadIssue) -> bool:
+    """Readers report dropped records with "skipped ..." and kept ones with a warning about one field."""
+    return issue.message.startswith("skipped")
+
+
+def job_issues(store: Store, job_id: int, limit: int | None = None) -> list[ReadIssue]:
+    """Every issue a job met, in the order they were recorded."""
+    sql = "SELECT source, record, message FROM job_issues WHERE job_id = ? ORDER BY rowid"
+    params: tuple = (job_id,)
+    if limit is not None:
+        sql += " LIMIT ?"
+        params += (limit,)
+    return [
+        ReadIssue(row["source"], int(row["record"]) if row["record"].isdigit() else row["record"], row["message"])
+        for row in store.query(sql, params)
+    ]
+
+
+def issue_count(store: Store, job_id: int) -> int:
+    return store.query("SELECT COUNT(*) AS n FROM job_issues WHERE job_id = ?", (job_id,))[0]["n"]
+
+
+def tier_counts(store: Store, job_id: int) -> dict[str, int]:
+    rows = store.query("SELECT tier, COUNT(*) AS n FROM job_results WHERE job_id = ? GROUP BY tier ORDER BY tier", (job_id,))
+    return {row["tier"]: row["n"] for row in rows}
+
+
+def _result_dict(row) -> dict:
+    item = dict(row)
+    for key in ("authors", "categories", "reasons", "areas"):
+        item[key] = json.loads(item[key])
+    item["top_areas"] = item.pop("areas")
+    return item
+
+
+def top_results(store: Store, job_id: int, by: str, n: int = 10) -> list[dict]:
+    """The `n` results with the highest `by` (one of RANKABLE), with their papers' metadata."""
+    if by not in RANKABLE:
+        raise ValueError(f"cannot rank by {by!r}; choose one of {RANKABLE}")
+    rows = store.query(
+        f"SELECT {_RESULT_COLUMNS} FROM job_results r JOIN papers p ON p.id = r.paper_id "
+        f"WHERE r.job_id = ? ORDER BY r.{by} DESC, r.position LIMIT ?",
+        (job_id, n),
+    )
+    return [_result_dict(row) for row in rows]
+
+
+def iter_results(store: Store, job_id: int, chunk: int = 2000) -> Iterator[list[dict]]:
+    """A job's results with their papers' metadata, in the order they were scored, `chunk` rows at a time."""
+    last = -1
+    while True:
+        rows = store.query(
+            f"SELECT {_RESULT_COLUMNS} FROM job_results r JOIN papers p ON p.id = r.paper_id "
+            "WHERE r.job_id = ? AND r.position > ? ORDER BY r.position LIMIT ?",
+            (job_id, last, chunk),
+        )
+        if not rows:
+            return
+        yield [_result_dict(row) for row in rows]
+        last = rows[-1]["position"]

@@ -1,0 +1,83 @@
+"""Exporting a session's decision log, with the scores each decision was made on, as CSV or JSONL."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from corpus.reviews import DecisionRow, ItemRow
+from triage.errors import UsageError
+from triage.review_records import Checklist, effective_decisions
+
+FORMATS = {".csv": "csv", ".jsonl": "jsonl"}
+SCORE_COLUMNS = ("safety", "safety_std", "capabilities", "capabilities_std", "differential", "tier")
+CHECKLIST_COLUMNS = tuple(Checklist().to_dict())
+COLUMNS = (
+    "decision_id", "session", "item_id", "item", "title", "reviewer", "decided_at", "state", "in_force", "reverses",
+    "rationale", *CHECKLIST_COLUMNS, "probe_version", "embedder_id", *SCORE_COLUMNS, "reasons", "content_hash",
+)
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    path: Path
+    rows: int
+    format: str
+
+
+def resolve_output(out: Path | str, *, base: Path | None = None) -> tuple[Path, str]:
+    """The absolute path to write and its format. A path with `..` in it is refused: exports land where they are named."""
+    raw = Path(out)
+    if ".." in raw.parts:
+        raise UsageError(f"{out}: the output path may not contain '..'; name the folder directly")
+    fmt = FORMATS.get(raw.suffix.lower())
+    if fmt is None:
+        raise UsageError(f"{out}: the output must end in .csv or .jsonl")
+    target = (raw if raw.is_absolute() else (base or Path.cwd()) / raw).resolve()
+    if target.is_dir():
+        raise UsageError(f"{out}: is a folder")
+    return target, fmt
+
+
+def export_rows(session: str, items: list[ItemRow], log: list[DecisionRow]) -> list[dict]:
+    """One row per log entry, oldest first; `in_force` says whether the entry is a decision still standing."""
+    known = {item.id: item for item in items}
+    standing = {d.id for d in effective_decisions(log).values()}
+    rows = []
+    for d in log:
+        item = known.get(d.item_id)
+        checklist = Checklist.from_dict(d.checklist).to_dict()
+        rows.append({
+            "decision_id": d.id, "session": session, "item_id": d.item_id, "item": item.ref if item else "",
+            "title": item.title if item else "", "reviewer": d.reviewer, "decided_at": d.decided_at,
+            "state": d.state or "undo", "in_force": d.id in standing, "reverses": d.reverses, "rationale": d.rationale,
+            **checklist, "probe_version": d.probe_version, "embedder_id": d.embedder_id,
+            **{c: d.scores.get(c) for c in SCORE_COLUMNS}, "reasons": d.scores.get("reasons", []),
+            "content_hash": d.content_hash, "checklist": checklist, "scores": d.scores,
+        })
+    return rows
+
+
+def write_rows(rows: list[dict], target: Path, fmt: str) -> None:
+    """Write through a temporary file and rename, so a failure never leaves half an export behind."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=".export-", dir=target.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            if fmt == "csv":
+                writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+                writer.writeheader()
+                for row in rows:
+                    writer.writerow({**row, "reasons": ";".join(row["reasons"]), "in_force": int(row["in_force"])})
+            else:
+                for row in rows:
+                    slim = {k: v for k, v in row.items() if k not in CHECKLIST_COLUMNS and k not in SCORE_COLUMNS and k != "reasons"}
+                    out.write(json.dumps(slim, ensure_ascii=False, sort_keys=False) + "\n")
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise

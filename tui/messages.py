@@ -1,0 +1,80 @@
+"""Messages the app's workers post with their results, and the decision draft a reviewer fills in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from textual.message import Message
+
+from corpus.reviews import DecisionRow
+from triage.review import ItemText
+from triage.review_records import Checklist, ItemScore, QueueItem
+
+
+@dataclass
+class DecisionDraft:
+    """What a reviewer has entered in the decision form; kept until it is saved, so nothing typed is lost."""
+
+    item_id: int
+    state: str
+    rationale: str = ""
+    checklist: Checklist = field(default_factory=Checklist)
+
+
+@dataclass
+class QueueLoaded(Message):
+    entries: list[QueueItem]
+
+
+@dataclass
+class TextLoaded(Message):
+    item_id: int
+    text: ItemText
+
+
+@dataclass
+class ItemScored(Message):
+    item_id: int
+    score: ItemScore
+
+
+@dataclass
+class ScoringFinished(Message):
+    probe_version: str | None
+    items: int
+
+
+@dataclass
+class Retrained(Message):
+    probe_version: str
+    previous: str | None
+
+
+@dataclass
+class DecisionRecorded(Message):
+    decision: DecisionRow
+
+
+@dataclass
+class DecisionRefused(Message):
+    draft: DecisionDraft
+    reason: str
+
+
+@dataclass
+class Undone(Message):
+    reversal: DecisionRow | None
+    undone: DecisionRow | None
+
+
+@dataclass
+class Progress(Message):
+    label: str
+    done: int = 0
+    total: int | None = None
+
+
+@dataclass
+class WorkFailed(Message):
+    task: str
+    error: str

@@ -1,0 +1,31 @@
+"""One similar prior paper: title, year, id, similarity and summary."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from triage.review_records import PriorDetail
+
+
+class PriorWorkScreen(ModalScreen[None]):
+    BINDINGS = [("escape", "dismiss", "close"), ("enter", "dismiss", "close"), ("q", "dismiss", "close")]
+
+    def __init__(self, prior: PriorDetail):
+        super().__init__()
+        self.prior = prior
+
+    def compose(self) -> ComposeResult:
+        p = self.prior
+        with VerticalScroll(id="dialog") as dialog:
+            dialog.border_title = "prior work"
+            dialog.border_subtitle = "esc close"
+            yield Static(Content.styled(p.title, "bold"))
+            facts = [p.id, str(p.year) if p.year else "year unknown", f"similarity {p.similarity:.2f}"]
+            yield Static(Content.styled(" · ".join(facts), "$text-muted"))
+            if p.url:
+                yield Static(Content.styled(p.url, "$text-muted"))
+            yield Static(p.summary or "(no summary in the workspace)", markup=False, id="summary")

@@ -1,0 +1,93 @@
+"""The draft's text with its top capability and safety passages highlighted, and a cursor that jumps between them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from models.probes import CAPABILITIES, SAFETY
+
+# A line break inside a paragraph; a Markdown heading or list line keeps its own line.
+_SINGLE_NEWLINE = re.compile(r"(?<!\n)\n(?![\n#*\-+>]|\d+\.)")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of text between passage boundaries, and the axes of the passages covering it."""
+
+    start: int
+    end: int
+    axes: frozenset[str]
+
+
+def segments(length: int, passages: list[tuple[int, int, list[str]]]) -> list[Segment]:
+    """Cut [0, length) at every passage edge; overlapping passages give a segment both of their axes."""
+    edges = sorted({0, length, *(max(0, min(length, p)) for s, e, _ in passages for p in (s, e))})
+    out = []
+    for start, end in zip(edges, edges[1:]):
+        axes = frozenset(a for s, e, drives in passages if s <= start and end <= e for a in drives)
+        out.append(Segment(start, end, axes))
+    return out
+
+
+def reflow(text: str) -> str:
+    """Join hard-wrapped lines so the pane wraps to its own width; blank lines still separate paragraphs."""
+    return _SINGLE_NEWLINE.sub(" ", text)
+
+
+class DraftText(VerticalScroll):
+    """Plain text in segments; highlighted segments carry the axis they drive. `n`/`p` move between passages."""
+
+    DEFAULT_CSS = """
+    DraftText { height: 1fr; padding: 0 1; }
+    DraftText > Static { width: 1fr; }
+    DraftText > .-capabilities { background: $error-muted; }
+    DraftText > .-safety { background: $success-muted; }
+    DraftText > .-both { background: $warning-muted; }
+    DraftText > .-current { text-style: bold; border-left: thick $accent; }
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._anchors: list[Static] = []
+        self._covers: list[list[Static]] = []
+        self.current = -1
+
+    def show(self, text: str, passages: list[tuple[int, int, list[str]]]) -> None:
+        """Replace the content; `passages` are (start, end, axes) character spans into `text`."""
+        self.remove_children()
+        ordered = sorted(passages)
+        widgets: list[Static] = []
+        self._anchors, self._covers, self.current = [], [[] for _ in ordered], -1
+        for segment in segments(len(text), ordered):
+            piece = text[segment.start : segment.end]
+            if not piece.strip() and not segment.axes:
+                continue
+            kind = "-both" if len(segment.axes) > 1 else (f"-{next(iter(segment.axes))}" if segment.axes else "")
+            widget = Static(reflow(piece.strip("\n")), markup=False, classes=kind)
+            widgets.append(widget)
+            for i, (s, e, _) in enumerate(ordered):
+                if s <= segment.start and segment.end <= e:
+                    self._covers[i].append(widget)
+        # A passage that covers no visible text (whitespace only) cannot be jumped to; keep both lists aligned.
+        self._covers = [cover for cover in self._covers if cover]
+        self._anchors = [cover[0] for cover in self._covers]
+        self.mount_all(widgets)
+        self.scroll_home(animate=False)
+        count = {axis: sum(1 for *_, d in ordered if axis in d) for axis in (CAPABILITIES, SAFETY)}
+        self.border_title = f"text · {count[CAPABILITIES]} capability, {count[SAFETY]} safety passages · n/p"
+
+    def jump(self, step: int) -> int | None:
+        """Move to the next (`step` 1) or previous (-1) passage, wrapping; returns its index, or None if there are none."""
+        if not self._anchors:
+            return None
+        for widget in self._covers[self.current] if 0 <= self.current < len(self._covers) else []:
+            widget.remove_class("-current")
+        self.current = (self.current + step) % len(self._anchors)
+        for widget in self._covers[self.current]:
+            widget.add_class("-current")
+        self.scroll_to_widget(self._anchors[self.current], top=True, animate=False)
+        return self.current
