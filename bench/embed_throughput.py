@@ -77,7 +77,7 @@ def main() -> int:
     timed = texts[: args.texts]
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from models.onnx_embedder import OnnxEmbedder
+    from models.onnx_embedder import TOKENS_PER_RUN, OnnxEmbedder
 
     onnx = OnnxEmbedder(bundled_model_path(), BUNDLED_MODEL_ID, args.cache)
     start = time.perf_counter()
@@ -122,7 +122,8 @@ def main() -> int:
         f"onnxruntime {card.get('onnxruntime')} ({onnx.threads or len(os.sched_getaffinity(0))} threads), fused graph: {card.get('fused')}. "
         f"Load average {load_at_start:.1f} at start, {os.getloadavg()[0]:.1f} at end (other processes share these CPUs).",
         f"Texts: the first {len(timed)} abstracts (title + \". \" + abstract) of {DATA.name}, {args.reps} alternating repetitions each; "
-        f"ST `model.encode(texts)` (batch 32), OnnxEmbedder batch {args.batch_size}. Export/prepare time (not timed below): {prepare_s:.1f} s.",
+        f"ST `model.encode(texts)` (batch 32), OnnxEmbedder `encode(texts, batch_size={args.batch_size})` "
+        f"(at most {args.batch_size} texts and {TOKENS_PER_RUN} tokens per run). Export/prepare time (not timed below): {prepare_s:.1f} s.",
         "",
         "| measure | sentence-transformers | ONNX Runtime | ratio |",
         "|---|---|---|---|",

@@ -28,9 +28,9 @@ class ReadLimits:
     # Gzip streams: the arXiv snapshot (~5 GB unpacked) fits; a bomb (deflate reaches ~1000:1) trips the ratio.
     max_decompressed_bytes: int = 32 * GIB
     max_compression_ratio: int = 100
-    # The ratio is judged once this much is unpacked: enough to measure it, little enough that a bomb of valid
-    # rows is stopped after ~100,000 of them rather than millions.
-    ratio_check_after_bytes: int = 8 * MIB
+    # The ratio is judged once this much is unpacked: enough to measure it, little enough that a bomb of tiny
+    # valid rows is stopped after a few hundred thousand of them rather than hundreds of millions.
+    ratio_check_after_bytes: int = 1 * MIB
     # JSON records are flat; deep nesting is either a mistake or an attack on the recursive parser.
     max_json_depth: int = 64
 

@@ -66,3 +66,14 @@ def shared_path(*parts: str) -> Path:
 
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Report how many fuzz examples ran, the figure docs/RELIABILITY.md quotes."""
+    import sys
+
+    fuzz = sys.modules.get("tests.test_fuzz_readers")
+    counts = getattr(fuzz, "EXAMPLES_RUN", None)
+    if counts:
+        detail = ", ".join(f"{name} {n}" for name, n in sorted(counts.items()))
+        terminalreporter.write_line(f"fuzz examples run: {sum(counts.values())} ({detail})")

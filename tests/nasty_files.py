@@ -274,7 +274,7 @@ def _unclosed_tex(path: Path) -> None:
 
 @nasty("too-many-passages.txt", "draft")
 def _many_passages(path: Path) -> None:
-    path.write_text(f"{SECRET}. " * 2 + "Short sentence here. " * 300_000)
+    path.write_text(f"{SECRET}. " * 2 + "Short sentence here. " * 220_000)
 
 
 # --- gzip bombs ------------------------------------------------------------------------------------------------------
@@ -299,7 +299,8 @@ def _lines_bomb(path: Path) -> None:
 
 @nasty("csv-bomb.csv.gz", "papers")
 def _csv_bomb(path: Path) -> None:
-    path.write_bytes(_bomb(b"title,abstract\n" + b"x,y\n" * (4 << 20), 2 << 30))
+    row = b"A title of a paper,An abstract of a paper\n"
+    path.write_bytes(_bomb(b"title,abstract\n" + row * ((16 << 20) // len(row)), 2 << 30))
 
 
 @nasty("truncated.jsonl.gz", "papers")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from corpus.errors import InputError
+from corpus.limits import DEFAULT_LIMITS, ReadLimits
 from corpus.readers import ReadIssue
 from corpus.readers.arxiv_api import ArxivSettings, fetch_ids, search
 from corpus.readers.files import read_papers
@@ -50,10 +51,14 @@ def _store_all(workspace: Workspace, report: ImportReport, papers: Iterable[Pape
     return report
 
 
-def import_files(workspace: Workspace, paths: list[Path], *, embedder: Embedder | None = None, reporter: Reporter | None = None) -> ImportReport:
+def import_files(
+    workspace: Workspace, paths: list[Path], *, embedder: Embedder | None = None, reporter: Reporter | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
+) -> ImportReport:
     """Import CSV, JSONL, arXiv snapshot (.jsonl/.gz) and BibTeX files; bad rows are skipped and reported.
 
-    With an embedder the new papers are embedded and added to the index straight away.
+    With an embedder the new papers are embedded and added to the index straight away. `limits` bounds what one
+    record or file may cost (corpus.limits).
     """
     reporter = reporter or Reporter()
     for path in paths:  # check every file before writing anything
@@ -63,7 +68,7 @@ def import_files(workspace: Workspace, paths: list[Path], *, embedder: Embedder 
 
     def papers() -> Iterator[Paper]:
         for path in paths:
-            yield from read_papers(Path(path), report.skipped.append)
+            yield from read_papers(Path(path), report.skipped.append, limits=limits)
 
     return _store_all(workspace, report, papers(), embedder, reporter)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from corpus.errors import InputError
+from corpus.limits import DEFAULT_LIMITS, ReadLimits
 from corpus.passages import split_passages
 from corpus.readers.arxiv_api import ArxivSettings
 from corpus.readers.drafts import read_document
@@ -114,8 +115,8 @@ def inputs_from_text(text: str, title: str | None = None) -> ScoreInput:
     )
 
 
-def inputs_from_file(path: Path) -> ScoreInput:
-    document = read_document(Path(path))
+def inputs_from_file(path: Path, limits: ReadLimits = DEFAULT_LIMITS) -> ScoreInput:
+    document = read_document(Path(path), limits=limits)
     return ScoreInput(id=f"draft:{document.content_hash[:12]}", title=document.title, text=document.text, passages=document.passages, kind="draft")
 
 
@@ -245,9 +246,10 @@ def score_documents(
     k_similar: int = 5,
     arxiv_settings: ArxivSettings | None = None,
     reporter: Reporter | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> list[DocumentScore]:
     """Score drafts, texts and arXiv papers. Drafts and texts never reach the network; an unknown arXiv id does."""
-    items = [inputs_from_file(Path(p)) for p in paths or []] + [inputs_from_text(t) for t in texts or []]
+    items = [inputs_from_file(Path(p), limits) for p in paths or []] + [inputs_from_text(t) for t in texts or []]
     if not items and not arxiv_ids:
         raise InputError("nothing to score: give draft files, --text or --arxiv-id")
     policy = policy or TierPolicy.load(workspace.home / POLICY_FILE)

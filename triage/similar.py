@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from corpus.errors import InputError
+from corpus.limits import DEFAULT_LIMITS, ReadLimits
 from corpus.readers.arxiv_api import ArxivSettings, fetch_ids
 from corpus.readers.drafts import read_document
 from corpus.records import Paper, parse_arxiv_id
@@ -83,6 +84,7 @@ def find_similar(
     k: int = 10,
     arxiv_settings: ArxivSettings | None = None,
     reporter: Reporter | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> SimilarResult:
     """Rank the workspace's papers by similarity to exactly one of: `text`, the draft at `path`, or `arxiv_id`.
 
@@ -99,7 +101,7 @@ def find_similar(
                 raise InputError("the query text is empty")
             label, passages = text.strip(), [" ".join(text.split())]
         elif path is not None:
-            document = read_document(Path(path))
+            document = read_document(Path(path), limits=limits)
             store.add_document(document)
             label, passages = str(path), [p.text for p in document.passages]
         else:

@@ -54,9 +54,8 @@ def read_bibtex(path: str | Path, on_issue: IssueSink = ignore_issue, *, limits:
 
             try:
                 paper = _paper_from_entry(block, warn)
-            except RecursionError:
-                # pylatexenc recurses per brace level; one absurdly nested field costs its entry, not the file.
-                warn(f"skipped: entry {block.key!r} nests braces too deeply to convert")
+            except _Unconvertible as exc:
+                warn(f"skipped: entry {block.key!r}: {exc}")
                 continue
             if paper is not None:
                 yield paper
@@ -91,9 +90,20 @@ def _paper_from_entry(entry: Entry, warn: Callable[[str], None]) -> Paper | None
     )
 
 
+class _Unconvertible(ValueError):
+    """A field pylatexenc cannot convert; it costs its entry, not the file."""
+
+
 def _plain(latex: str) -> str:
     """LaTeX to single-spaced plain text: braces, accents and simple math become Unicode."""
-    return collapse(_LATEX.latex_to_text(latex))
+    try:
+        return collapse(_LATEX.latex_to_text(latex))
+    except RecursionError:
+        # pylatexenc recurses per brace level; thousands of nested groups exhaust the stack.
+        raise _Unconvertible("a field nests braces too deeply to convert") from None
+    except Exception as exc:  # noqa: BLE001  (pylatexenc trips over some malformed macros, e.g. a bare \title)
+        detail = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise _Unconvertible(f"a field's LaTeX could not be converted ({type(exc).__name__}: {detail})") from None
 
 
 def _display_name(name: str) -> str:

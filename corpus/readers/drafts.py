@@ -58,6 +58,10 @@ def read_document(path: str | Path, *, limits: ReadLimits = DEFAULT_LIMITS) -> D
             except RecursionError:
                 # pylatexenc recurses per brace level; thousands of nested groups exhaust the stack.
                 raise InputError("LaTeX nests groups too deeply to convert", source=source) from None
+            except Exception as exc:  # noqa: BLE001
+                # pylatexenc trips over some malformed macros (a bare \title: AttributeError); the draft is unreadable.
+                message = f"LaTeX could not be converted ({type(exc).__name__}: {_first_line_of(exc)})"
+                raise InputError(message, source=source) from exc
         elif suffix in (".md", ".markdown"):
             heading = _MARKDOWN_HEADING.search(raw)
             title, text = (_heading_text(heading.group(1)) if heading else None), raw

@@ -57,7 +57,7 @@ class Options:
 def _global_options(
     ctx: typer.Context,
     home: Optional[Path] = typer.Option(None, "--home", envvar="TRIAGE_HOME", help="Workspace folder (default: the platform's user data folder).", show_default=False),
-    model: str = typer.Option("default", "--model", envvar="TRIAGE_MODEL", help="Embedding model: 'default' (bundled all-MiniLM-L6-v2), a sentence-transformers name, or a folder."),
+    model: str = typer.Option("default", "--model", envvar="TRIAGE_MODEL", help="Embedding model: 'default' (bundled all-MiniLM-L6-v2, offline), a sentence-transformers name (downloaded over the network once), or a folder."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1 or mps."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or notes."),
 ) -> None:

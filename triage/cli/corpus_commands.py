@@ -8,6 +8,7 @@ from typing import List, Optional
 import typer
 
 from triage.cli import FORMAT_OPTION, app, options
+from triage.cli.limits_options import MAX_FILE_MB, MAX_LINE_KB, read_limits
 from triage.cli.output import OutputFormat, render
 
 corpus_app = typer.Typer(help="Import papers into the workspace and inspect what it holds.", no_args_is_help=True)
@@ -32,19 +33,28 @@ def _show_import(report, fmt: OutputFormat) -> None:
 
 @corpus_app.command(
     "import",
-    epilog="Examples:\n\n  triage corpus import papers.csv\n\n  triage corpus import arxiv-metadata-oai-snapshot.json.gz refs.bib --no-index",
+    epilog=(
+        "Examples:\n\n  triage corpus import papers.csv\n\n  triage corpus import arxiv-metadata-oai-snapshot.json.gz refs.bib --no-index\n\n"
+        "  triage corpus import wide-rows.jsonl --max-line-kb 4096\n\n"
+        "Files are read locally; nothing reaches the network. Limits (line length, file size, gzip bombs): docs/RELIABILITY.md."
+    ),
 )
 def corpus_import(
     ctx: typer.Context,
     files: List[Path] = typer.Argument(..., help="CSV, JSONL, arXiv snapshot (.jsonl/.json/.gz) or BibTeX files.", show_default=False),
     index: bool = typer.Option(True, "--index/--no-index", help="Embed the new papers and update the index now."),
+    max_file_mb: Optional[float] = MAX_FILE_MB,
+    max_line_kb: Optional[float] = MAX_LINE_KB,
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """Import papers from files. Duplicates (same arXiv id, DOI or title) update the existing paper."""
     from triage.ingest import import_files
 
     opts = options(ctx)
-    report = import_files(opts.workspace(), files, embedder=opts.embedder() if index else None, reporter=opts.reporter())
+    report = import_files(
+        opts.workspace(), files, embedder=opts.embedder() if index else None, reporter=opts.reporter(),
+        limits=read_limits(max_file_mb, max_line_kb),
+    )
     _show_import(report, fmt)
 
 

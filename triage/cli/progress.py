@@ -53,4 +53,9 @@ class RichReporter(Reporter):
 
     def note(self, message: str) -> None:
         if not self.quiet:
-            self.console.print(f"[yellow]note:[/] {message}", highlight=False, soft_wrap=True)
+            from rich.markup import escape
+
+            # Notes quote file contents (a skipped row's bad id); "[/]" in one must print, not fail as markup,
+            # and a newline in one must not break the one-line-per-note promise.
+            one_line = " ".join(message.splitlines())
+            self.console.print(f"[yellow]note:[/] {escape(one_line)}", highlight=False, soft_wrap=True)

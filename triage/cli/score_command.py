@@ -8,6 +8,7 @@ from typing import List, Optional
 import typer
 
 from triage.cli import FORMAT_OPTION, app, options
+from triage.cli.limits_options import MAX_FILE_MB, MAX_PASSAGES, read_limits
 from triage.cli.output import OutputFormat, render
 
 COLUMNS = ["id", "tier", "safety", "safety_std", "capabilities", "capabilities_std", "differential", "areas", "reasons", "title"]
@@ -28,11 +29,13 @@ def score(
     ctx: typer.Context,
     paths: Optional[List[Path]] = typer.Argument(None, help="Draft files: .md, .txt, .tex, .pdf.", show_default=False),
     text: Optional[List[str]] = typer.Option(None, "--text", help="A text to score (repeatable).", show_default=False),
-    arxiv_id: Optional[List[str]] = typer.Option(None, "--arxiv-id", help="An arXiv paper to score (repeatable).", show_default=False),
+    arxiv_id: Optional[List[str]] = typer.Option(None, "--arxiv-id", help="An arXiv paper to score (repeatable; fetched over the network when not in the workspace).", show_default=False),
     probe: Optional[str] = typer.Option(None, "--probe", help="Probe version (default: the newest for this model).", show_default=False),
     policy: Optional[Path] = typer.Option(None, "--policy", help="A policy JSON overriding the tier thresholds.", show_default=False),
     k: int = typer.Option(5, "-k", help="How many similar prior papers to report.", min=0, max=100),
     explain: bool = typer.Option(False, "--explain", help="Show the driving passages, nearest labelled examples and prior work."),
+    max_file_mb: Optional[float] = MAX_FILE_MB,
+    max_passages: Optional[int] = MAX_PASSAGES,
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """Score how much work advances AI safety versus capabilities, and which tier it falls in."""
@@ -48,7 +51,7 @@ def score(
     chosen = TierPolicy.load(policy or workspace.home / POLICY_FILE)
     results = score_documents(
         workspace, embedder=opts.embedder(), paths=paths, texts=text, arxiv_ids=arxiv_id, probe_version=probe,
-        policy=chosen, k_similar=k, reporter=opts.reporter(),
+        policy=chosen, k_similar=k, reporter=opts.reporter(), limits=read_limits(max_file_mb, max_passages=max_passages),
     )
     if fmt is OutputFormat.table and explain:
         _explain(results)

@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 
 from triage.cli import FORMAT_OPTION, app, options
+from triage.cli.limits_options import MAX_FILE_MB, MAX_PASSAGES, read_limits
 from triage.cli.output import OutputFormat, render
 
 
@@ -25,8 +26,10 @@ def similar(
     ctx: typer.Context,
     text: Optional[str] = typer.Argument(None, help="Text to compare against the corpus.", show_default=False),
     file: Optional[Path] = typer.Option(None, "--file", help="A draft: .md, .txt, .tex or .pdf.", show_default=False),
-    arxiv_id: Optional[str] = typer.Option(None, "--arxiv-id", help="An arXiv id, e.g. 1706.03762.", show_default=False),
+    arxiv_id: Optional[str] = typer.Option(None, "--arxiv-id", help="An arXiv id, e.g. 1706.03762 (fetched over the network when not in the workspace).", show_default=False),
     k: int = typer.Option(10, "-k", "--top", min=1, max=1000, help="How many results."),
+    max_file_mb: Optional[float] = MAX_FILE_MB,
+    max_passages: Optional[int] = MAX_PASSAGES,
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """Find the papers most similar to a text, a draft or an arXiv paper: is this already public?"""
@@ -34,7 +37,8 @@ def similar(
 
     opts = options(ctx)
     result = find_similar(
-        opts.workspace(), embedder=opts.embedder(), text=text, path=file, arxiv_id=arxiv_id, k=k, reporter=opts.reporter()
+        opts.workspace(), embedder=opts.embedder(), text=text, path=file, arxiv_id=arxiv_id, k=k, reporter=opts.reporter(),
+        limits=read_limits(max_file_mb, max_passages=max_passages),
     )
     rows = [
         {"rank": h.rank, "similarity": h.similarity, "year": h.year, "id": h.arxiv_id or h.id, "title": h.title}
