@@ -6,6 +6,7 @@ import hashlib
 import json
 import sqlite3
 import threading
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -160,6 +161,17 @@ class Store:
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction() as db:
             db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+
+    def identity(self) -> str:
+        """A random id made once per database: files built from it (the index) carry it, so a copy of another
+        workspace's files is recognised rather than trusted. A copied database keeps its id, as a backup should."""
+        found = self.get_meta("store_id")
+        if found:
+            return found
+        with self.transaction() as db:
+            # OR IGNORE: two processes may race to make it; the first one's id stands and both read it back.
+            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('store_id', ?)", (uuid.uuid4().hex,))
+        return self.get_meta("store_id") or ""
 
     @property
     def revision(self) -> int:

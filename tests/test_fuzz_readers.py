@@ -11,7 +11,9 @@ import gzip
 import io
 import json
 import os
+import re
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -22,9 +24,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pypdf import PdfReader, PdfWriter
 
+from corpus import passages
 from corpus.errors import InputError
 from corpus.limits import DEFAULT_LIMITS
-from corpus.readers import ReadIssue, arxiv_api
+from corpus.readers import ReadIssue, arxiv_api, bibtex, drafts, tables
 from corpus.readers.drafts import read_document
 from corpus.readers.files import read_papers
 from corpus.readers.labels import read_labels
@@ -255,6 +258,17 @@ def test_jsonl_and_snapshot_reader(named):
 
 
 @FUZZ
+@given(maybe_gzipped(line_file(any_line | st.builds(lambda text: json.dumps({"text": text}).encode(), text)), ".jsonl"))
+def test_batch_case_reader(named):
+    """`triage batch --input` reads JSON lines with corpus.readers.cases, which also takes label-style rows."""
+    from corpus.readers.cases import read_cases
+
+    EXAMPLES_RUN["batch cases"] += 1
+    name, data = named
+    in_temp_file(name, data, lambda path, sink: [p for p in read_cases(path, sink) if p.title.strip() or pytest.fail(repr(p))])
+
+
+@FUZZ
 @given(maybe_gzipped(csv_file() | line_file(st.binary(max_size=40)), ".csv"))
 def test_csv_reader(named):
     EXAMPLES_RUN["csv"] += 1
@@ -363,3 +377,75 @@ def test_similar_file_command(capsys, cli_home, named):
         path.write_bytes(data)
         result = run_cli(capsys, "--home", cli_home, "--model", "fake", "-q", "similar", "--file", path, "-k", "2", "--format", "json")
         assert_cli_outcome(result, path)
+
+
+# --- the linear-time patterns ----------------------------------------------------------------------------------------
+# Five patterns were rewritten because hostile input made them quadratic or worse (minutes for a few KB). These
+# properties pin the rewrites to the originals' behaviour on every input, and the timing test to linear time.
+
+ORIGINAL_SENTENCE = re.compile(r"\S.*?(?:[.!?]+[\"')\]\u201d\u2019]*(?=\s|\Z)|(?=\n[ \t]*\n)|\Z)", re.DOTALL)
+ORIGINAL_AUTHORS = re.compile(r"\s*,\s*|\s+and\s+")
+ORIGINAL_SEMICOLONS = re.compile(r"\s*;\s*")
+ORIGINAL_AND = re.compile(r"\s+and\s+")
+ORIGINAL_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
+ORIGINAL_TITLE = re.compile(r"\\title\s*(?:\[[^\]]*\]\s*)?\{")
+tricky = st.lists(st.sampled_from(list("ab .!?\"')]\n\t\u201d,;#[{") + ["and", " and ", "\\title", "## "]), max_size=30).map("".join)
+
+
+@FUZZ
+@given(tricky)
+def test_linear_time_patterns_match_the_originals(text):
+    EXAMPLES_RUN["pattern equivalence"] += 1
+    assert [m.span() for m in passages._SENTENCE.finditer(text)] == [m.span() for m in ORIGINAL_SENTENCE.finditer(text)]
+    assert tables._AUTHOR_SEPARATORS.split(text) == ORIGINAL_AUTHORS.split(text)
+    assert tables._SEMICOLONS.split(text) == ORIGINAL_SEMICOLONS.split(text)
+    assert bibtex._AND.split(text) == ORIGINAL_AND.split(text)
+    old, new = ORIGINAL_HEADING.search(text), drafts._MARKDOWN_HEADING.search(text)
+    assert (old and (old.start(), old.group(1))) == (new and (new.start(), drafts._heading_text(new.group(1))))
+    old, new = ORIGINAL_TITLE.search(text), drafts._TITLE_MACRO.search(text)
+    if old is None or "[" not in text[old.start() + 7 : old.end()]:  # the one change: no "[" inside \title[...]
+        assert (old and old.span()) == (new and new.span())
+
+
+@pytest.mark.parametrize(
+    "name, run",
+    [
+        ("sentences in 1M dots", lambda: list(passages._SENTENCE.finditer("a" + "." * 1_000_000 + "x"))),
+        ("authors with 1M spaces", lambda: tables.split_authors("A" + " " * 1_000_000 + "B")),
+        ("semicolon authors with 1M spaces", lambda: tables.split_authors("A;" + " " * 1_000_000 + "B")),
+        ("BibTeX authors with 1M spaces", lambda: bibtex._AND.split("A" + " " * 1_000_000 + "B")),
+        ("heading with 1M spaces", lambda: drafts._MARKDOWN_HEADING.search("# a" + " " * 1_000_000 + "x")),
+        ("100k \\title[", lambda: drafts._TITLE_MACRO.search("\\title[" * 100_000)),
+        ("split 1M-char sentence", lambda: passages.split_passages("word " * 200_000)),
+    ],
+)
+def test_patterns_take_linear_time_on_hostile_input(name, run):
+    began = time.monotonic()
+    run()
+    assert time.monotonic() - began < 5.0, f"{name} is not linear any more"  # each took minutes to hours before
+
+
+def test_latex_is_converted_in_balanced_pieces_with_the_same_result():
+    """Large LaTeX is cut at blank lines outside groups and environments; the text is what one pass gives."""
+    import random
+
+    pieces = [
+        "\\section{Introduction}\\label{s}\nWidgets matter (\\ref{s}) and $x^2$ grows. % a {comment\nWe cite~\\cite{x}, 50\\% {\\bf bold}.\n\n",
+        "\\begin{itemize}\n\\item one\n\n\\item two \\textbf{bold}\n\\end{itemize}\n\n",
+        "\\begin{equation}\na = \\frac{1}{2}\n\nb\n\\end{equation}\nEscaped \\{ braces \\} here.\n\n",
+        "Plain paragraph of words that goes on for a while without any markup at all here.\n\n",
+    ]
+    rng = random.Random(3)
+    body = "".join(rng.choice(pieces) for _ in range(900))
+    assert len(drafts._paragraph_chunks(body)) > 1
+    assert drafts._tidy(drafts._tex_to_text(body)) == drafts._tidy(drafts._LATEX.latex_to_text(body))
+
+
+def test_read_limits_validate_and_take_the_cli_overrides():
+    from corpus.limits import MIB, ReadLimits
+
+    with pytest.raises(ValueError):
+        ReadLimits(max_line_bytes=0)
+    raised = ReadLimits().with_options(max_file_mb=50, max_line_kb=4096, max_passages=9)
+    assert (raised.max_file_bytes, raised.max_tex_bytes, raised.max_line_bytes, raised.max_passages) == (50 * MIB, 50 * MIB, 4 * MIB, 9)
+    assert ReadLimits().with_options() == ReadLimits()

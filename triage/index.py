@@ -51,7 +51,7 @@ def plan_for(n: int) -> IndexPlan:
 
 @dataclass
 class IndexMeta:
-    """The sidecar JSON: what the index holds, the store revision it reflects, and the index file's SHA-256."""
+    """The sidecar JSON: what the index holds, the store (and revision) it reflects, and the index file's SHA-256."""
 
     model_id: str
     dim: int
@@ -64,6 +64,7 @@ class IndexMeta:
     sha256: str
     built_at: str
     format: int = FORMAT_VERSION
+    store_id: str = ""  # Store.identity() of the database it was built from; "" in sidecars written before it existed
 
 
 @dataclass
@@ -215,6 +216,7 @@ class PaperIndex:
         meta = IndexMeta(
             model_id=self.model_id, dim=dim, kind=plan.kind, nlist=plan.nlist, nprobe=plan.nprobe, count=len(ids),
             trained_on=len(ids), revision=revision, sha256="", built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            store_id=store.identity(),
         )
         self._save(index, meta)
         return SyncReport(count=len(ids), kind=plan.kind, added=len(ids), rebuilt=True, reason=reason)
@@ -234,6 +236,12 @@ class PaperIndex:
                 return self._rebuild_locked(store, embedder, reporter, str(problem))
             meta = self.meta
             assert meta is not None
+            if meta.store_id != store.identity():
+                # Checksums only prove the two files belong together; a colleague's index passes them and its row
+                # ids would name this store's papers wrongly. An older sidecar without an id is rebuilt once too.
+                reason = "index was built from another workspace's database" if meta.store_id else "index predates workspace ids"
+                reporter.note(f"rebuilding the index: {reason}")
+                return self._rebuild_locked(store, embedder, reporter, reason)
             total = store.paper_count()
             if plan_for(total).kind != meta.kind or (meta.kind != "flat" and total > 4 * meta.trained_on):
                 return self._rebuild_locked(store, embedder, reporter, f"corpus grew to {total} papers")

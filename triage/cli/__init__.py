@@ -35,6 +35,7 @@ class Options:
     home: Path | None
     model: str
     device: str
+    backend: str
     quiet: bool
 
     def workspace(self):
@@ -45,7 +46,7 @@ class Options:
     def embedder(self):
         from models.embedders import make_embedder
 
-        return make_embedder(self.model, self.device)
+        return make_embedder(self.model, self.device, backend=self.backend, cache_dir=self.workspace().onnx_dir)
 
     def reporter(self):
         from triage.cli.progress import RichReporter
@@ -59,9 +60,10 @@ def _global_options(
     home: Optional[Path] = typer.Option(None, "--home", envvar="TRIAGE_HOME", help="Workspace folder (default: the platform's user data folder).", show_default=False),
     model: str = typer.Option("default", "--model", envvar="TRIAGE_MODEL", help="Embedding model: 'default' (bundled all-MiniLM-L6-v2, offline), a sentence-transformers name (downloaded over the network once), or a folder."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1 or mps."),
+    backend: str = typer.Option("auto", "--backend", envvar="TRIAGE_BACKEND", help="Embedding backend: auto (ONNX Runtime on a CPU, else torch), torch or onnx."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or notes."),
 ) -> None:
-    ctx.obj = Options(home=home, model=model, device=device, quiet=quiet)
+    ctx.obj = Options(home=home, model=model, device=device, backend=backend, quiet=quiet)
 
 
 def options(ctx: typer.Context) -> Options:
