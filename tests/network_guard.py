@@ -3,12 +3,19 @@
 In-process, `guarded()` patches the socket module; for a real process, `install_sitecustomize(folder)` writes a
 sitecustomize.py that does the same at interpreter start (put `folder` on PYTHONPATH and set LOG_VARIABLE).
 Local Unix sockets are recorded but allowed: they cannot leave the machine.
+
+Native libraries open sockets without Python's socket module (onnxruntime's telemetry client looked up its
+collector from C++), so a real process is also run under strace where it can trace (`strace_prefix`), and
+`traced_attempts` lists every connect or send to an address off this machine.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import socket
+import subprocess
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -100,3 +107,26 @@ def guarded(monkeypatch) -> Iterator[list[tuple[str, str]]]:
     monkeypatch.setattr(socket, "getaddrinfo", lookup)
     monkeypatch.setattr(socket, "create_connection", create_connection)
     yield attempts
+
+
+_NETWORK_SYSCALLS = "trace=connect,sendto,sendmsg,sendmmsg"
+_LOOPBACK = re.compile(r'inet_addr\("127\.|inet_pton\(AF_INET6, "::1"|inet_pton\(AF_INET6, "::ffff:127\.')
+
+
+def strace_prefix(log: Path) -> list[str] | None:
+    """A command prefix that records the network system calls of a process and its children, or None where
+    strace is missing or not allowed to trace (some CI sandboxes forbid ptrace)."""
+    strace = shutil.which("strace")
+    if strace is None:
+        return None
+    probe = subprocess.run([strace, "-f", "-qq", "-e", _NETWORK_SYSCALLS, "-o", "/dev/null", "true"], capture_output=True)
+    if probe.returncode != 0:
+        return None
+    return [strace, "-f", "-qq", "-e", _NETWORK_SYSCALLS, "-o", str(log)]
+
+
+def traced_attempts(log: Path) -> list[str]:
+    """The traced calls that name an IPv4 or IPv6 address other than loopback: a DNS query counts, as it leaks."""
+    if not log.exists():
+        return []
+    return [line for line in log.read_text(errors="replace").splitlines() if "AF_INET" in line and not _LOOPBACK.search(line)]

@@ -64,12 +64,19 @@ def _guarded_env(tmp_path: Path, home: Path) -> tuple[dict[str, str], Path]:
 
 
 def test_the_guard_sees_a_connection_attempt(tmp_path):
-    """The control: in the same setup, a process that does try the network is caught."""
+    """The control: in the same setup, a process that does try the network is caught, at both layers."""
     env, log = _guarded_env(tmp_path, tmp_path / "unused")
     code = "import socket\ntry:\n    socket.create_connection(('example.org', 443), timeout=1)\nexcept OSError as exc:\n    print(exc)\n"
     done = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path / "cwd", capture_output=True, text=True, timeout=60)
     assert "network guard" in done.stdout
     assert network_guard.network_attempts(log)
+    # The system-call layer sees what bypasses Python's socket module (here: a connect without the guard).
+    prefix = network_guard.strace_prefix(tmp_path / "strace.log")
+    if prefix is None:
+        pytest.skip("strace cannot trace here")
+    code = "import socket\ns = socket.socket()\ns.settimeout(0.2)\ns.connect_ex(('192.0.2.1', 9))\n"  # TEST-NET-1: never routed
+    subprocess.run([*prefix, sys.executable, "-c", code], cwd=tmp_path / "cwd", capture_output=True, timeout=60)
+    assert network_guard.traced_attempts(tmp_path / "strace.log")
 
 
 @pytest.mark.slow
@@ -79,21 +86,26 @@ def test_scoring_a_draft_pdf_end_to_end_opens_no_connection_and_writes_only_the_
     outside = {folder: _files_under(folder) for folder in (tmp_path / "user-home", tmp_path / "tmp", tmp_path / "cwd")}
     before = _files_under(real_home)
 
+    traced = tmp_path / "strace.log"
+    strace = network_guard.strace_prefix(traced) or []  # native code bypasses the Python guard; strace does not
     done = subprocess.run(
-        [sys.executable, "-m", "triage", "--model", "default", "score", str(draft), "--explain"],
+        [*strace, sys.executable, "-m", "triage", "--model", "default", "score", str(draft), "--explain"],
         env=env, cwd=tmp_path / "cwd", capture_output=True, text=True, timeout=600,
     )
 
     assert done.returncode == 0, done.stderr
     assert "Secret Draft" in done.stdout  # it really scored the draft, with the real model and probe
     assert network_guard.network_attempts(log) == [], network_guard.read_log(log)
+    assert network_guard.traced_attempts(traced) == []
     for folder, files in outside.items():
         new = _files_under(folder) - files
         assert not new, f"score wrote outside the workspace: {sorted(map(str, new))}"
     assert list((tmp_path / "cwd").iterdir()) == []
     assert SECRET not in done.stderr  # notes and progress never quote the draft
     # Inside the workspace only the embedding cache grew: vectors keyed by hash, not the draft's text.
-    assert _files_under(real_home) - before <= {real_home / "triage.db-wal", real_home / "triage.db-shm"}
+    # (The ONNX export of the model, made once per workspace, holds no draft text.)
+    grown = {path for path in _files_under(real_home) - before if (real_home / "onnx") not in path.parents}
+    assert grown <= {real_home / "triage.db-wal", real_home / "triage.db-shm"}
     assert not any(SECRET.encode() in path.read_bytes() for path in _files_under(real_home))
 
 

@@ -43,9 +43,11 @@ def read_document(path: str | Path, *, limits: ReadLimits = DEFAULT_LIMITS) -> D
     # Checked before a byte is read, so a huge file is refused at once and in constant memory.
     size = path.stat().st_size
     if size > limits.max_file_bytes:
-        raise InputError(f"is {size:,} bytes, over the {describe_bytes(limits.max_file_bytes)} limit for drafts (--max-file-mb)", source=source)
+        limit = describe_bytes(limits.max_file_bytes)
+        raise InputError(f"is {size:,} bytes, over the {limit} limit for drafts (--max-file-mb)", source=source)
     if suffix == ".tex" and size > limits.max_tex_bytes:
-        message = f"is {size:,} bytes, over the {describe_bytes(limits.max_tex_bytes)} limit for LaTeX sources, whose conversion is slow (--max-file-mb)"
+        limit = describe_bytes(limits.max_tex_bytes)
+        message = f"is {size:,} bytes, over the {limit} limit for LaTeX sources, whose conversion is slow (--max-file-mb)"
         raise InputError(message, source=source)
 
     if suffix == ".pdf":
@@ -60,8 +62,8 @@ def read_document(path: str | Path, *, limits: ReadLimits = DEFAULT_LIMITS) -> D
                 raise InputError("LaTeX nests groups too deeply to convert", source=source) from None
             except Exception as exc:  # noqa: BLE001
                 # pylatexenc trips over some malformed macros (a bare \title: AttributeError); the draft is unreadable.
-                message = f"LaTeX could not be converted ({type(exc).__name__}: {_first_line_of(exc)})"
-                raise InputError(message, source=source) from exc
+                # Only the exception's type is shown: its message may quote the draft.
+                raise InputError(f"LaTeX could not be converted ({type(exc).__name__})", source=source) from exc
         elif suffix in (".md", ".markdown"):
             heading = _MARKDOWN_HEADING.search(raw)
             title, text = (_heading_text(heading.group(1)) if heading else None), raw
@@ -200,7 +202,7 @@ def _read_pdf(path: Path, limits: ReadLimits = DEFAULT_LIMITS) -> tuple[str | No
             pages.append(page.extract_text() or "")
             total += len(pages[-1])
             if total > limits.max_file_bytes:
-                message = f"PDF holds more than {limits.max_file_bytes:,} characters of text, over the limit for drafts (--max-file-mb)"
+                message = f"PDF holds more than {limits.max_file_bytes:,} characters of text, the limit for drafts (--max-file-mb)"
                 raise InputError(message, source=source)
         title = reader.metadata.title if reader.metadata else None
     except InputError:

@@ -150,7 +150,8 @@ def iter_lines(path: Path, limits: ReadLimits = DEFAULT_LIMITS) -> Iterator[tupl
             yield number, line.removeprefix("\ufeff") if number == 1 else line
 
 
-def _bad_utf8(exc: LineProblem) -> str:
+def _unreadable(exc: LineProblem) -> str:
+    """Why a line could not be read, for its issue."""
     if isinstance(exc, LineTooLong):
         return str(exc)
     return f"invalid UTF-8 at byte {exc.start} of the line"
@@ -326,7 +327,7 @@ def iter_json_records(
     depth = limits.max_json_depth
     for number, line in iter_lines(path, limits):
         if not isinstance(line, str):
-            on_issue(ReadIssue(source, number, f"skipped: {_bad_utf8(line)}"))
+            on_issue(ReadIssue(source, number, f"skipped: {_unreadable(line)}"))
             continue
         if line.strip() in ("", "[", "]"):
             continue  # blank lines, and the bracket lines of a JSON array written one element per line
@@ -423,13 +424,13 @@ def read_csv(path: str | Path, on_issue: IssueSink = ignore_issue, *, limits: Re
         bad, lines.bad = lines.bad, []
         if header is None:
             if bad:
-                raise InputError(f"header: {_bad_utf8(bad[0][1])}", source=source, record=bad[0][0])
+                raise InputError(f"header: {_unreadable(bad[0][1])}", source=source, record=bad[0][0])
             if not row:
                 continue
             header = _check_header(row, source, start)
             continue
         if bad:
-            on_issue(ReadIssue(source, bad[0][0], f"skipped: {_bad_utf8(bad[0][1])}"))
+            on_issue(ReadIssue(source, bad[0][0], f"skipped: {_unreadable(bad[0][1])}"))
             continue
         if not row or all(not cell.strip() for cell in row):
             continue  # blank lines separate nothing in CSV; not worth an issue
