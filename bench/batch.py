@@ -1,9 +1,11 @@
 """Benchmark `triage batch` on 10k real arXiv abstracts: docs/s cold and cached, peak RSS by size, resume after a kill.
 
-Usage: .venv/bin/python bench/batch.py [--sizes 1000 5000 10000] [--model default]
+Usage: .venv/bin/python bench/batch.py [--sizes 1000 5000 10000] [--model default] [--out bench/out/batch.md]
+
+`--model fake` (the hashing test embedder) measures the pipeline alone: reading, store, scoring, index, export.
 
 Every measured run is a separate `python -m triage batch` process; its peak RSS comes from os.wait4's rusage.
-Results go to bench/out/batch.md (and the working files to bench/out/batch-work/). Without the shared sample
+Results go to bench/out/batch.md (and the working files to bench/out/batch-work/<model>/). Without the shared sample
 (../shared/data/arxiv-daily-cs-sample) the benchmark says so and exits 0.
 """
 
@@ -25,14 +27,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT.parent / "shared" / "data" / "arxiv-daily-cs-sample" / "arxiv_cs_CL_AI_LG_sample10k.jsonl.gz"
 OUT = ROOT / "bench" / "out"
-WORK = OUT / "batch-work"
 RESUME_SIZE = 1000
 KILL_AT = 500
 
 
-def convert(count: int) -> Path:
+def convert(work: Path, count: int) -> Path:
     """The first `count` records in the table shape `--input` reads (the sample names its abstract `summary`)."""
-    target = WORK / f"sample-{count}.jsonl"
+    target = work / f"sample-{count}.jsonl"
     with gzip.open(SAMPLE, "rt", encoding="utf-8") as source, target.open("w", encoding="utf-8") as sink:
         for number, line in enumerate(source):
             if number == count:
@@ -97,9 +98,9 @@ def summary(log: Path) -> dict:
     return json.loads(log.read_text())
 
 
-def prepare_base(model: str) -> tuple[Path, float]:
+def prepare_base(work: Path, model: str) -> tuple[Path, float]:
     """A workspace with the seed corpus embedded and indexed and the default probe trained, so runs time batching only."""
-    base = WORK / "base"
+    base = work / "base"
     shutil.rmtree(base, ignore_errors=True)
     started = time.monotonic()
     for step in (["index", "build"], ["models", "train"]):
@@ -109,7 +110,7 @@ def prepare_base(model: str) -> tuple[Path, float]:
 
 
 def fresh(base: Path, name: str) -> Path:
-    home = WORK / name
+    home = base.parent / name
     shutil.rmtree(home, ignore_errors=True)
     shutil.copytree(base, home)
     return home
@@ -131,38 +132,41 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000, 10000])
     parser.add_argument("--model", default="default")
+    parser.add_argument("--out", type=Path, default=OUT / "batch.md")
     args = parser.parse_args()
+    args.out = args.out.resolve()
+    work = OUT / "batch-work" / args.model.replace("/", "_")
     if not SAMPLE.is_file():
         print(f"skipped: the shared sample is not here ({SAMPLE})")
         return 0
-    WORK.mkdir(parents=True, exist_ok=True)
+    work.mkdir(parents=True, exist_ok=True)
     command = "cd " + shlex.quote(str(ROOT)) + " && .venv/bin/python bench/batch.py " + " ".join(
-        ["--sizes", *map(str, args.sizes), "--model", args.model]
+        ["--sizes", *map(str, args.sizes), "--model", args.model, "--out", str(args.out)]
     )
     load_before = os.getloadavg()
-    base, setup_s = prepare_base(args.model)
+    base, setup_s = prepare_base(work, args.model)
     print(f"base workspace ready in {setup_s:.0f} s", flush=True)
 
     rows = []
     for size in args.sizes:
-        data = convert(size)
+        data = convert(work, size)
         home = fresh(base, f"ws-{size}")
-        log = WORK / f"cold-{size}.json"
-        run = measured(batch_cmd(home, args.model, data, WORK / f"scores-{size}.parquet"), log)
+        log = work / f"cold-{size}.json"
+        run = measured(batch_cmd(home, args.model, data, work / f"scores-{size}.parquet"), log)
         rows.append({"size": size, "kind": "cold", **run, **summary(log)})
         print(f"cold {size}: {run}", flush=True)
     largest = max(args.sizes)
-    home = WORK / f"ws-{largest}"
-    log = WORK / f"cached-{largest}.json"
-    run = measured(batch_cmd(home, args.model, WORK / f"sample-{largest}.jsonl", WORK / f"scores-{largest}-again.parquet"), log)
+    home = work / f"ws-{largest}"
+    log = work / f"cached-{largest}.json"
+    run = measured(batch_cmd(home, args.model, work / f"sample-{largest}.jsonl", work / f"scores-{largest}-again.parquet"), log)
     rows.append({"size": largest, "kind": "cached", **run, **summary(log)})
     print(f"cached {largest}: {run}", flush=True)
 
     # Resume after a kill: a cold run over RESUME_SIZE papers is killed once KILL_AT results are in.
     resume_size = min(RESUME_SIZE, largest)
-    data = convert(resume_size)
+    data = convert(work, resume_size)
     home = fresh(base, "ws-resume")
-    cmd = batch_cmd(home, args.model, data, WORK / "scores-resume.jsonl", "--batch-size", "64")
+    cmd = batch_cmd(home, args.model, data, work / "scores-resume.jsonl", "--batch-size", "64")
     killed = {"sent": False}
 
     def kill_when_half_done(process, _elapsed: float) -> None:
@@ -170,7 +174,7 @@ def main() -> int:
             killed["sent"] = True
             os.kill(process.pid, signal.SIGKILL)
 
-    first_run = measured(cmd, WORK / "resume-first.json", poll=kill_when_half_done)
+    first_run = measured(cmd, work / "resume-first.json", poll=kill_when_half_done)
     first_new = {"s": None}
     at_kill = results(home)
 
@@ -178,17 +182,17 @@ def main() -> int:
         if first_new["s"] is None and results(home) > at_kill:
             first_new["s"] = elapsed
 
-    resumed = measured(cmd, WORK / "resume-second.json", poll=watch)
-    resumed_summary = summary(WORK / "resume-second.json")
-    lines = (WORK / "scores-resume.jsonl").read_text().splitlines()
+    resumed = measured(cmd, work / "resume-second.json", poll=watch)
+    resumed_summary = summary(work / "resume-second.json")
+    lines = (work / "scores-resume.jsonl").read_text().splitlines()
     ids = [json.loads(line)["arxiv_id"] for line in lines]
 
-    report_html = WORK / f"report-{largest}.html"
+    report_html = work / f"report-{largest}.html"
     report = subprocess.run(
-        [sys.executable, "-m", "triage", "report", str(WORK / f"scores-{largest}.parquet"), "--html", str(report_html)],
+        [sys.executable, "-m", "triage", "report", str(work / f"scores-{largest}.parquet"), "--html", str(report_html)],
         cwd=ROOT, env=env(), capture_output=True, text=True,
     )
-    shot = screenshot(report_html, OUT / "batch-report.png") if report.returncode == 0 else f"report failed: {report.stderr}"
+    shot = screenshot(report_html, args.out.with_suffix(".png")) if report.returncode == 0 else f"report failed: {report.stderr}"
     load_after = os.getloadavg()
 
     md = [
@@ -228,7 +232,8 @@ def main() -> int:
         f"Report: `{report_html.relative_to(ROOT)}`; {shot}.",
         "",
     ]
-    (OUT / "batch.md").write_text("\n".join(md))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(md))
     print("\n".join(md))
     return 0
 

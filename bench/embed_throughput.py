@@ -130,7 +130,7 @@ def main() -> int:
         f"| throughput, docs/s: median (min–max) | {spread(rates['st'])} | {spread(rates['onnx'])} | {ratio:.2f}x |",
         f"| cold start, s: median (min–max) of {args.cold_reps} fresh processes | {spread(cold_st, digits=2)} | {spread(cold_onnx, digits=2)} "
         f"| {statistics.median(cold_st) / statistics.median(cold_onnx):.1f}x |",
-        f"| cosine ONNX vs ST on {len(compare)} abstracts | — | mean {cosine.mean():.6f}, min {cosine.min():.6f} | — |",
+        f"| cosine ONNX vs ST on {len(compare)} abstracts | — | mean {cosine.mean():.7f}, min {cosine.min():.7f} | — |",
         "",
         "Per-repetition docs/s: " + "; ".join(f"{k}: " + ", ".join(f"{r:.1f}" for r in v) for k, v in rates.items()),
         "",

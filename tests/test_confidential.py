@@ -145,10 +145,7 @@ NETWORK_HELP = [
     (["similar"], "network"),
     (["score"], "network"),
     (["--help"], "downloaded over the network"),  # --model with a hub name
-    pytest.param(
-        ["review"], "network",
-        marks=pytest.mark.xfail(reason="triage/cli/review_commands.py (review-app work) does not yet say --arxiv-id fetches over the network"),
-    ),
+    (["review"], "network"),  # --arxiv-id
 ]
 
 

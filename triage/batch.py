@@ -439,13 +439,13 @@ def run_batch(
             if not job.finished:
                 jobs.set_status(store, job.id, jobs.RUNNING)
                 run.index, _ = synced_index(workspace, store, embedder, reporter)
-                _execute(run, workspace, replace(settings, base_url=job.spec.get("base_url", settings.base_url)), batch_size)
+                _execute(run, replace(settings, base_url=job.spec.get("base_url", settings.base_url)), batch_size)
             return _finish(store, run, out, resumed, began)
         finally:
             lock.release()
 
 
-def _execute(run: _Run, workspace: Workspace, settings: ArxivSettings, batch_size: int) -> None:
+def _execute(run: _Run, settings: ArxivSettings, batch_size: int) -> None:
     job, store, reporter = run.job, run.store, run.reporter
     try:
         if job.kind == "arxiv":
@@ -454,7 +454,7 @@ def _execute(run: _Run, workspace: Workspace, settings: ArxivSettings, batch_siz
             _run_files(run, batch_size)
         reporter.finish()
         # Persist the index from the store: every vector this run added is in the cache, so nothing is embedded.
-        synced_index(workspace, store, run.embedder, reporter)
+        run.index.sync(store, run.embedder, reporter=reporter)
         jobs.set_status(store, job.id, jobs.DONE)
     except KeyboardInterrupt:
         reporter.finish()

@@ -63,7 +63,7 @@ def review(
     ctx: typer.Context,
     session: Optional[str] = SESSION_OPTION,
     reviewer: Optional[str] = typer.Option(None, "--reviewer", "-r", envvar="TRIAGE_REVIEWER", help="Your name in the decision log (default: your login).", show_default=False),
-    arxiv_id: Optional[List[str]] = typer.Option(None, "--arxiv-id", help="Queue an arXiv paper (repeatable; fetched when not in the workspace).", show_default=False),
+    arxiv_id: Optional[List[str]] = typer.Option(None, "--arxiv-id", help="Queue an arXiv paper (repeatable). One not yet in the workspace is fetched from arXiv over the network; drafts never are.", show_default=False),
     theme: Optional[str] = typer.Option(None, "--theme", help="textual-dark, textual-light, or any Textual theme.", show_default=False),
 ) -> None:
     """Open the review app on a session, queuing any drafts given (.md, .txt, .tex, .pdf)."""
