@@ -25,6 +25,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.report import write_section  # noqa: E402
+
 SAMPLE = ROOT.parent / "shared" / "data" / "arxiv-daily-cs-sample" / "arxiv_cs_CL_AI_LG_sample10k.jsonl.gz"
 OUT = ROOT / "bench" / "out"
 RESUME_SIZE = 1000
@@ -116,6 +120,16 @@ def fresh(base: Path, name: str) -> Path:
     return home
 
 
+def memory_line(rows: list[dict]) -> str:
+    cold = sorted((row["size"], row["max_rss_mib"]) for row in rows if row["kind"] == "cold")
+    if len(cold) < 2:
+        return ""
+    (small, small_rss), (large, large_rss) = cold[0], cold[-1]
+    verdict = "within" if large_rss <= 1.15 * small_rss else "outside"
+    return (f"Peak RSS, {large:,} vs {small:,} papers: {large_rss:.0f} / {small_rss:.0f} MiB = {large_rss / small_rss:.2f}x "
+            f"({verdict} the 15% target).")
+
+
 def screenshot(html: Path, png: Path) -> str:
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
@@ -196,7 +210,7 @@ def main() -> int:
     load_after = os.getloadavg()
 
     md = [
-        "# `triage batch` benchmark",
+        "## `triage batch` (issue 4; issue 6 targets 4 and 6)",
         "",
         f"Command: `{command}`",
         "",
@@ -217,9 +231,12 @@ def main() -> int:
     md += [
         "",
         "In-run seconds are from the run's own summary (store, index and probe loading, model load, reading, embedding,",
-        "scoring, export); wall seconds add interpreter start-up and imports.",
+        "scoring, export); wall seconds add interpreter start-up and imports. Each size is one run (a cold 10k run takes",
+        "minutes); the cached rerun is the zero-embedding check: `new embeddings` counts texts the embedder really ran.",
         "",
-        "## Resume after a kill",
+        memory_line(rows),
+        "",
+        "### Resume after a kill",
         "",
         f"A cold run over {resume_size} papers (`--batch-size 64`) was SIGKILLed at {at_kill} results "
         f"(first run rc {first_run['rc']}, {first_run['wall_s']:.1f} s).",
@@ -234,6 +251,8 @@ def main() -> int:
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(md))
+    if args.model == "default":
+        write_section("batch", "\n".join(md))
     print("\n".join(md))
     return 0
 

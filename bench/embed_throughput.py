@@ -1,4 +1,7 @@
-"""CPU embedding throughput and cold start: sentence-transformers `encode` against the ONNX Runtime embedder."""
+"""CPU embedding throughput and cold start: sentence-transformers `encode` against the ONNX Runtime embedder (fp32 and int8).
+
+Usage: .venv/bin/python bench/embed_throughput.py [--texts 2000] [--reps 5]
+"""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ DATA = ROOT.parent / "shared" / "data" / "arxiv-daily-cs-sample" / "arxiv_cs_CL_
 OUT = ROOT / "bench" / "out" / "embed_throughput.md"
 sys.path.insert(0, str(ROOT))
 
+from bench.report import write_section  # noqa: E402
 from models.embedders import BUNDLED_MODEL_ID, bundled_model_path  # noqa: E402
 
 # Fresh interpreters, timed from outside: interpreter start + imports + model load + one short text, as a user feels it.
@@ -80,8 +84,10 @@ def main() -> int:
     from models.onnx_embedder import TOKENS_PER_RUN, OnnxEmbedder
 
     onnx = OnnxEmbedder(bundled_model_path(), BUNDLED_MODEL_ID, args.cache)
+    int8 = OnnxEmbedder(bundled_model_path(), BUNDLED_MODEL_ID, args.cache, int8=True)
     start = time.perf_counter()
-    onnx.load()  # exports on the first run; not part of any timing below
+    onnx.load()  # exports (and quantises) on the first run; not part of any timing below
+    int8.load()
     prepare_s = time.perf_counter() - start
     card = json.loads(onnx.card_path.read_text())
 
@@ -89,16 +95,22 @@ def main() -> int:
     import torch
 
     st = SentenceTransformer(str(bundled_model_path()), device="cpu")
-    st.encode(timed[:32])  # warm both up: first calls allocate and pick kernels
-    onnx.encode(timed[:32])
+    runners = {
+        "st": lambda texts: st.encode(texts),
+        "onnx": lambda texts: onnx.encode(texts, batch_size=args.batch_size),
+        "int8": lambda texts: int8.encode(texts, batch_size=args.batch_size),
+    }
+    for run in runners.values():
+        run(timed[:32])  # warm up: first calls allocate and pick kernels
 
-    rates: dict[str, list[float]] = {"st": [], "onnx": []}
+    rates: dict[str, list[float]] = {name: [] for name in runners}
     first: dict[str, np.ndarray] = {}
+    names = list(runners)
     for rep in range(args.reps):
-        # Alternate which runs first, so drift in machine load (other processes, thermals) hits both alike.
-        for name in ("st", "onnx") if rep % 2 == 0 else ("onnx", "st"):
+        # Rotate which runs first, so drift in machine load (other processes, thermals) hits all alike.
+        for name in names[rep % 3 :] + names[: rep % 3]:
             start = time.perf_counter()
-            vectors = st.encode(timed) if name == "st" else onnx.encode(timed, batch_size=args.batch_size)
+            vectors = runners[name](timed)
             rates[name].append(len(timed) / (time.perf_counter() - start))
             first.setdefault(name, vectors)
             print(f"rep {rep + 1}/{args.reps} {name}: {rates[name][-1]:.1f} docs/s", file=sys.stderr, flush=True)
@@ -106,13 +118,20 @@ def main() -> int:
     compare = texts[: args.cosine_texts]
     reference = first["st"][: len(compare)] if len(compare) <= len(timed) else st.encode(compare)
     ours = first["onnx"][: len(compare)] if len(compare) <= len(timed) else onnx.encode(compare)
+    ours8 = first["int8"][: len(compare)] if len(compare) <= len(timed) else int8.encode(compare)
     reference = reference / np.linalg.norm(reference, axis=1, keepdims=True)  # ST's default encode does not normalise
     cosine = np.sum(reference * ours, axis=1)
+    cosine8 = np.sum(reference * ours8, axis=1)
 
     cold_onnx = cold_start(COLD_ONNX.format(cache=str(args.cache)), args.cold_reps)
     cold_st = cold_start(COLD_TORCH.format(model=str(bundled_model_path())), args.cold_reps)
 
     ratio = statistics.median(rates["onnx"]) / statistics.median(rates["st"])
+    ratio8 = statistics.median(rates["int8"]) / statistics.median(rates["st"])
+    per_rep = [o / s for o, s in zip(rates["onnx"], rates["st"])]
+    per_rep8 = [o / s for o, s in zip(rates["int8"], rates["st"])]
+    flops = flops_per_text(onnx, timed)
+    peak = peak_gflops()
     lines = [
         "# Embedding throughput: sentence-transformers vs ONNX Runtime (CPU)",
         "",
@@ -121,16 +140,25 @@ def main() -> int:
         f"Machine: {cpu_line()}, Python {sys.version.split()[0]}; torch {torch.__version__} ({torch.get_num_threads()} threads), "
         f"onnxruntime {card.get('onnxruntime')} ({onnx.threads or len(os.sched_getaffinity(0))} threads), fused graph: {card.get('fused')}. "
         f"Load average {load_at_start:.1f} at start, {os.getloadavg()[0]:.1f} at end (other processes share these CPUs).",
-        f"Texts: the first {len(timed)} abstracts (title + \". \" + abstract) of {DATA.name}, {args.reps} alternating repetitions each; "
+        f"Texts: the first {len(timed)} abstracts (title + \". \" + abstract) of {DATA.name}, {args.reps} rotating repetitions each; "
         f"ST `model.encode(texts)` (batch 32), OnnxEmbedder `encode(texts, batch_size={args.batch_size})` "
         f"(at most {args.batch_size} texts and {TOKENS_PER_RUN} tokens per run). Export/prepare time (not timed below): {prepare_s:.1f} s.",
         "",
-        "| measure | sentence-transformers | ONNX Runtime | ratio |",
+        "| measure | sentence-transformers `encode` (baseline) | ONNX fp32 (`--backend onnx`, default on CPU) | ONNX int8 (`--backend onnx-int8`) |",
         "|---|---|---|---|",
-        f"| throughput, docs/s: median (min–max) | {spread(rates['st'])} | {spread(rates['onnx'])} | {ratio:.2f}x |",
-        f"| cold start, s: median (min–max) of {args.cold_reps} fresh processes | {spread(cold_st, digits=2)} | {spread(cold_onnx, digits=2)} "
-        f"| {statistics.median(cold_st) / statistics.median(cold_onnx):.1f}x |",
-        f"| cosine ONNX vs ST on {len(compare)} abstracts | — | mean {cosine.mean():.7f}, min {cosine.min():.7f} | — |",
+        f"| throughput, docs/s: median (min–max) | {spread(rates['st'])} | {spread(rates['onnx'])} | {spread(rates['int8'])} |",
+        f"| ratio to the baseline: of medians (min–max of same-rep ratios) | 1.00x | {ratio:.2f}x ({min(per_rep):.2f}–{max(per_rep):.2f}) "
+        f"| {ratio8:.2f}x ({min(per_rep8):.2f}–{max(per_rep8):.2f}) |",
+        f"| share of fp32 peak ({peak:.0f} GFLOP/s), at {flops / 1e9:.2f} GFLOP per abstract | "
+        + " | ".join(f"{100 * statistics.median(rates[n]) * flops / 1e9 / peak:.0f}%" for n in ("st", "onnx", "int8")) + " |",
+        f"| cold start, s: median (min–max) of {args.cold_reps} fresh processes | {spread(cold_st, digits=2)} | {spread(cold_onnx, digits=2)} | — |",
+        f"| cosine to sentence-transformers on {len(compare)} abstracts: mean, min | 1 | {cosine.mean():.7f}, {cosine.min():.7f} "
+        f"| {cosine8.mean():.4f}, {cosine8.min():.4f} |",
+        "",
+        f"Cold start ratio (torch / ONNX): {statistics.median(cold_st) / statistics.median(cold_onnx):.1f}x. "
+        f"FLOPs per abstract: 2 x (encoder weights x tokens) + attention (4 x layers x tokens^2 x hidden), from the "
+        f"real token counts (mean {mean_tokens(onnx, timed):.0f} tokens after truncation at {onnx.spec.max_seq_length}). "
+        f"Peak: {peak_note()}.",
         "",
         "Per-repetition docs/s: " + "; ".join(f"{k}: " + ", ".join(f"{r:.1f}" for r in v) for k, v in rates.items()),
         "",
@@ -139,7 +167,41 @@ def main() -> int:
     print(report)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(report, encoding="utf-8")
+    write_section("embed-throughput", report.replace("# Embedding throughput", "## Embedding throughput", 1))
     return 0
+
+
+def mean_tokens(embedder, texts: list[str]) -> float:
+    embedder.load()
+    return float(np.mean([len(e.ids) for e in embedder._tokenizer.encode_batch(texts)]))
+
+
+def flops_per_text(embedder, texts: list[str]) -> float:
+    """Multiply-adds x 2 of the encoder per abstract: the dense layers plus attention scores and mixing."""
+    embedder.load()
+    hidden, layers = 384, 6  # all-MiniLM-L6-v2
+    per_token_dense = layers * (4 * hidden * hidden + 2 * hidden * 4 * hidden)
+    lengths = np.array([len(e.ids) for e in embedder._tokenizer.encode_batch(texts)], dtype=np.float64)
+    return float(np.mean(2 * per_token_dense * lengths + 2 * 2 * layers * hidden * lengths**2))
+
+
+def peak_gflops() -> float:
+    """fp32 peak of the cores this process may use: AVX2 + FMA gives 2 FMA units x 8 lanes x 2 FLOPs per cycle."""
+    cores = len(os.sched_getaffinity(0))
+    return cores * 32 * _ghz()
+
+
+def _ghz() -> float:
+    try:
+        mhz = [float(line.split(":")[1]) for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("cpu MHz")]
+        return (max(mhz) if mhz else 2000.0) / 1000
+    except OSError:
+        return 2.0
+
+
+def peak_note() -> str:
+    return (f"{len(os.sched_getaffinity(0))} cores x 32 FLOPs/cycle (AVX2, 2 FMA pipes) x {_ghz():.2f} GHz (cpu MHz in "
+            "/proc/cpuinfo; turbo may be higher, so the shares are upper bounds)")
 
 
 def cpu_line() -> str:

@@ -1,6 +1,7 @@
 """Probe quality on public data: the shipped seed probe zero-shot, and 5-fold probes against two baselines.
 
 Run: .venv/bin/python bench/quality.py   (needs ../shared/data; skips with a message without it)
+     .venv/bin/python bench/quality.py --compare-int8   (the same AUROCs for the fp32 and the int8 ONNX embedders)
 """
 
 from __future__ import annotations
@@ -55,10 +56,60 @@ def tai_abstracts(folder: Path) -> Path:
     return out
 
 
+def compare_int8() -> int:
+    """Zero-shot and 5-fold AUROCs with fp32 ONNX vectors (identical to sentence-transformers') and int8 ones."""
+    from models.embedders import make_embedder
+    from triage.evaluation import evaluate
+    from triage.library import open_store
+    from triage.probe_registry import current_probe
+    from triage.workspace import Workspace
+
+    results: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        titles, abstracts = newsletter_titles(tmp_path), tai_abstracts(tmp_path)
+        for backend in ("onnx", "onnx-int8"):
+            workspace = Workspace.at(tmp_path / backend)
+            embedder = make_embedder("default", "cpu", backend=backend, cache_dir=workspace.onnx_dir)
+            with open_store(workspace) as store:
+                probe = current_probe(workspace, store, embedder)
+            row = {f"seed 5-fold CV {head}": probe.card["cv_metrics"][head]["auroc"] for head in ("safety", "capabilities")}
+            for name, data in (("newsletter titles zero-shot", titles), ("TAI abstracts zero-shot", abstracts)):
+                for r in evaluate(workspace, embedder, data, zero_shot=True).rows:
+                    row[f"{name} {r.head}"] = r.auroc
+            for r in evaluate(workspace, embedder, titles, folds=5).rows:
+                if r.method == "probe":
+                    row[f"newsletter titles 5-fold {r.head}"] = r.auroc
+            results[backend] = row
+            print(backend, row, flush=True)
+    lines = [
+        "## int8 ONNX embeddings: probe AUROC against fp32 (issue 6, quantisation bar)",
+        "",
+        f"Command: `.venv/bin/python bench/quality.py --compare-int8` on {machine()}. For each backend a fresh workspace: "
+        "the default probe trained on the seed set with that backend's vectors, then the same evaluations as the "
+        "quality section. fp32 ONNX vectors match sentence-transformers' (cosine 1.0000), so its column is the baseline.",
+        "",
+        "| AUROC | fp32 (onnx) | int8 (onnx-int8) | change |",
+        "|---|---|---|---|",
+    ]
+    worst = 0.0
+    for key in results["onnx"]:
+        fp32, int8 = results["onnx"][key], results["onnx-int8"].get(key, float("nan"))
+        worst = min(worst, int8 - fp32)
+        lines.append(f"| {key} | {fp32:.4f} | {int8:.4f} | {int8 - fp32:+.4f} |")
+    verdict = "within" if worst >= -0.005 else "outside"
+    lines += ["", f"Largest drop: {worst:+.4f}, {verdict} the 0.005 the issue allows.", ""]
+    write_section("quality-int8", "\n".join(lines))
+    print("\n".join(lines))
+    return 0
+
+
 def main() -> int:
     if not SHARED_DATA.is_dir():
         print(f"skipped: {SHARED_DATA} is not available (the benchmark needs the shared data sets)")
         return 0
+    if "--compare-int8" in sys.argv[1:]:
+        return compare_int8()
     from models.embedders import make_embedder
     from triage.evaluation import evaluate
     from triage.library import open_store

@@ -11,9 +11,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
+
 
 from corpus.errors import CorpusError
 from corpus.migrations import migrate
@@ -418,6 +420,8 @@ class Store:
     # --- embedding cache ------------------------------------------------------------------------
 
     def get_embeddings(self, model_id: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        import numpy as np  # here, not at the top: commands that touch no vectors (corpus stats) skip numpy's import
+
         found: dict[str, np.ndarray] = {}
         unique = list(dict.fromkeys(hashes))
         for offset in range(0, len(unique), 900):
@@ -431,6 +435,8 @@ class Store:
         return found
 
     def put_embeddings(self, model_id: str, vectors: dict[str, np.ndarray]) -> None:
+        import numpy as np
+
         with self.transaction() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO embeddings (model_id, content_hash, dim, vector) VALUES (?, ?, ?, ?)",

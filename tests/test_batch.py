@@ -290,3 +290,32 @@ def test_bad_arguments_are_one_line_and_exit_2(capsys, home, tmp_path, args, mes
 def test_help_says_arxiv_inputs_use_the_network(capsys):
     result = run_cli(capsys, "batch", "--help")
     assert result.code == 0 and "network" in result.out
+
+
+def test_progress_estimate_counts_small_files_and_reads_only_a_sample_of_a_gzip_bomb(tmp_path, monkeypatch):
+    import gzip
+
+    import triage.batch as batch
+
+    (tmp_path / "a.jsonl").write_text('{"title": "t"}\n' * 1000, encoding="utf-8")
+    (tmp_path / "a.csv").write_text("title,abstract\n" + "t,a\n" * 50, encoding="utf-8")
+    (tmp_path / "a.bib").write_text("@article{a, title={A}}\n\n@misc{b, title={B}}\n", encoding="utf-8")
+    assert [batch._estimate_records(tmp_path / n) for n in ("a.jsonl", "a.csv", "a.bib")] == [1000, 50, 2]
+
+    bomb, lines = tmp_path / "bomb.jsonl.gz", 256 << 20  # 256 MiB of newlines in well under 1 MiB on disk
+    with gzip.open(bomb, "wb", compresslevel=9) as handle:
+        for _ in range(16):
+            handle.write(b"\n" * (lines // 16))
+    decompressed = []
+
+    class Counting(gzip.GzipFile):
+        def read(self, size=-1):
+            block = super().read(size)
+            decompressed.append(len(block))
+            return block
+
+    monkeypatch.setattr(batch.gzip, "GzipFile", Counting)
+    estimate = batch._estimate_records(bomb)
+    assert sum(decompressed) <= batch._ESTIMATE_SAMPLE_BYTES + (1 << 20)  # a sample, not the whole bomb
+    # An ETA, not a count: read-ahead of the compressed stream skews it for data this compressible.
+    assert lines / 2 <= estimate <= 2 * lines

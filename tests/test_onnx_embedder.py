@@ -113,6 +113,30 @@ def test_vectors_match_sentence_transformers(onnx_embedder, real_embedder):
 
 
 @pytest.mark.slow
+def test_int8_backend_is_close_to_fp32_under_its_own_model_id(onnx_embedder, onnx_cache, tmp_path):
+    cache = tmp_path / "cache"
+    shutil.copytree(onnx_cache, cache)  # the fp32 export is reused, not redone
+    int8 = make_embedder("default", "cpu", backend="onnx-int8", cache_dir=cache)
+    assert isinstance(int8, OnnxEmbedder) and int8.int8
+    assert int8.model_id == BUNDLED_MODEL_ID + "+int8"  # never shares cache entries, indexes or probes with fp32
+    ours, exact = int8.encode(SENTENCES), onnx_embedder.encode(SENTENCES)
+    cosine = np.sum(ours * exact, axis=1)
+    # Close (the probe-quality benchmark holds the real bar), yet not the same vectors: a real quantisation ran.
+    assert cosine.mean() >= 0.98 and cosine.min() >= 0.95, sorted(cosine)[:3]
+    assert cosine.max() < 0.99999
+    card = json.loads(int8.card_path.read_text())
+    assert card["int8"] is True and card["quantization"]["reduce_range"] is True and card["quantization"]["kept_fp32"] == 2
+    assert int8.onnx_path.stat().st_size < 0.9 * onnx_embedder.onnx_path.stat().st_size  # int8 weights (the embedding table stays fp32)
+    # A second embedder reuses the verified int8 file instead of quantising again; and a text's vector does not
+    # depend on the texts batched with it (the cache keys vectors by text alone).
+    mtime = int8.onnx_path.stat().st_mtime_ns
+    again = make_embedder("default", "cpu", backend="onnx-int8", cache_dir=cache)
+    np.testing.assert_array_equal(again.encode(SENTENCES[3:8], batch_size=32), ours[3:8])
+    np.testing.assert_array_equal(again.encode(SENTENCES[5:6]), ours[5:6])
+    assert int8.onnx_path.stat().st_mtime_ns == mtime
+
+
+@pytest.mark.slow
 def test_batching_does_not_change_vectors(onnx_embedder):
     one_by_one = np.vstack([onnx_embedder.encode([s]) for s in SENTENCES[:12]])
     batched = onnx_embedder.encode(SENTENCES[:12], batch_size=32)
@@ -184,6 +208,8 @@ def test_backend_selection(tmp_path, monkeypatch):
     assert isinstance(make_embedder("default", "cuda", cache_dir=cache), SentenceTransformerEmbedder)
     assert isinstance(make_embedder("sentence-transformers/all-mpnet-base-v2", "cpu", cache_dir=cache), SentenceTransformerEmbedder)
     assert make_embedder("fake-16", backend="onnx").model_id == "fake-hash-16"
+    int8 = make_embedder("default", "cpu", backend="onnx-int8", cache_dir=cache)
+    assert isinstance(int8, OnnxEmbedder) and int8.model_id == BUNDLED_MODEL_ID + "+int8"
     assert not cache.exists()
 
     for kwargs, message in (
@@ -205,6 +231,32 @@ def test_backend_selection(tmp_path, monkeypatch):
     assert isinstance(make_embedder("default", "auto", cache_dir=cache), SentenceTransformerEmbedder)
     monkeypatch.setattr(embedders, "_gpu_possible", lambda: False)
     assert isinstance(make_embedder("default", "auto", cache_dir=cache), OnnxEmbedder)
+
+
+def test_cache_fills_use_the_embedders_batch_size(monkeypatch, tmp_path):
+    """embed_texts batches as the embedder prefers: wide on a GPU, the protocol's 32 for embedders without a view."""
+    import models.embedders as embedders
+    from corpus.store import Store
+    from models.embedders import FakeEmbedder
+    from triage.embedding import embed_texts
+
+    asked: list[int] = []
+
+    class Recording(FakeEmbedder):
+        def encode(self, texts, *, batch_size=32, progress=None):
+            asked.append(batch_size)
+            return super().encode(texts, batch_size=batch_size, progress=progress)
+
+    with Store(tmp_path / "triage.db") as store:
+        embed_texts(store, Recording(16), ["one text", "another text"])
+        gpu = Recording(16)
+        gpu.batch_size = embedders.GPU_BATCH_SIZE
+        embed_texts(store, gpu, ["a third text"])
+    assert asked == [32, embedders.GPU_BATCH_SIZE]
+    monkeypatch.setattr(embedders, "pick_device", lambda device="auto": "cuda")
+    assert SentenceTransformerEmbedder("default", "cuda").batch_size == embedders.GPU_BATCH_SIZE
+    monkeypatch.setattr(embedders, "pick_device", lambda device="auto": "cpu")
+    assert SentenceTransformerEmbedder("default", "cpu").batch_size == 32
 
 
 def test_auto_falls_back_to_torch_for_pipelines_onnx_cannot_reproduce(tmp_path):

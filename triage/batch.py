@@ -300,20 +300,28 @@ def _run_arxiv(run: _Run, settings: ArxivSettings) -> None:
         run.page(page.papers, batch, {"offset": page.next_offset}, total)
 
 
+# Enough text to count records in reliably; a bigger file (or a compression bomb) is estimated from its size.
+_ESTIMATE_SAMPLE_BYTES = 16 << 20
+
+
 def _estimate_records(path: Path) -> int:
-    """Roughly how many records a file holds (lines, or BibTeX entries), read in blocks, for the ETA only."""
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    bibtex = path.name.lower().endswith(".bib")
-    count = 0
+    """Roughly how many records a file holds (lines, or BibTeX entries), for the ETA only: counted in the first
+    16 MiB of text and scaled by the file's size on disk, so a huge file or a gzip bomb costs no more than that."""
+    name = path.name.lower()
+    marker = b"\n@" if name.removesuffix(".gz").endswith(".bib") else b"\n"
+    count = text_bytes = 0
     try:
-        with opener(path, "rb") as handle:
-            if bibtex:
-                return sum(1 for line in handle if line.lstrip().startswith(b"@"))
+        with path.open("rb") as raw:
+            handle = gzip.GzipFile(fileobj=raw) if name.endswith(".gz") else raw
             for block in iter(lambda: handle.read(1 << 20), b""):
-                count += block.count(b"\n")
+                count += block.count(marker) + (marker == b"\n@" and text_bytes == 0 and block.startswith(b"@"))
+                text_bytes += len(block)
+                if text_bytes >= _ESTIMATE_SAMPLE_BYTES:
+                    # raw.tell() is how much of the file on disk that text came from (compressed, for .gz).
+                    return int(count * path.stat().st_size / max(raw.tell(), 1))
     except (OSError, EOFError):
         return 0  # the reader reports a damaged file properly
-    return count - 1 if path.name.lower().removesuffix(".gz").endswith(".csv") else count
+    return count - 1 if name.removesuffix(".gz").endswith(".csv") else count
 
 
 def _run_files(run: _Run, batch_size: int) -> None:

@@ -48,7 +48,9 @@ def embed_texts(
         items = list(missing.items())
         for offset in range(0, len(items), CHUNK):
             chunk = items[offset : offset + CHUNK]
-            vectors = embedder.encode([text for _, text in chunk], progress=reporter.advance)
+            # An embedder may know its best batch (wide on a GPU); the protocol's default otherwise.
+            batch = getattr(embedder, "batch_size", 32)
+            vectors = embedder.encode([text for _, text in chunk], batch_size=batch, progress=reporter.advance)
             fresh = {digest: vec for (digest, _), vec in zip(chunk, vectors)}
             # Stored per chunk, so an interrupted run keeps what it already paid for.
             store.put_embeddings(embedder.model_id, fresh)

@@ -40,7 +40,7 @@ class IndexPlan:
 
 
 def plan_for(n: int) -> IndexPlan:
-    """About 4*sqrt(n) lists (a power of two), and nprobe so that ~1% of lists are probed, at least 16."""
+    """About 4*sqrt(n) lists (a power of two), probing 1/128 of them and at least 16 (recall@10 0.985 at 1M: BENCHMARKS)."""
     if n < EXACT_LIMIT:
         return IndexPlan("flat")
     nlist = 2 ** round(math.log2(4 * math.sqrt(n)))

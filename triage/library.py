@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from corpus.store import Store
-from models.embedders import Embedder
-from triage.index import PaperIndex, SyncReport
 from triage.progress import Reporter
 from triage.seed import ensure_seeded
 from triage.workspace import Workspace
+
+if TYPE_CHECKING:  # the index pulls in numpy; `corpus stats` and other light commands need neither
+    from models.embedders import Embedder
+    from triage.index import PaperIndex, SyncReport
 
 
 @contextmanager
@@ -27,6 +29,8 @@ def open_store(workspace: Workspace, *, seed: bool = True) -> Iterator[Store]:
 
 def synced_index(workspace: Workspace, store: Store, embedder: Embedder, reporter: Reporter | None = None) -> tuple[PaperIndex, SyncReport]:
     """The index for `embedder`'s model, updated (or rebuilt) to match the store."""
+    from triage.index import PaperIndex
+
     index = PaperIndex(workspace.index_dir, embedder.model_id)
     report = index.sync(store, embedder, reporter=reporter)
     return index, report
@@ -34,6 +38,8 @@ def synced_index(workspace: Workspace, store: Store, embedder: Embedder, reporte
 
 def rebuild_index(workspace: Workspace, embedder: Embedder, reporter: Reporter | None = None) -> SyncReport:
     """Rebuild the index for `embedder`'s model from every paper (cached embeddings are reused)."""
+    from triage.index import PaperIndex
+
     with open_store(workspace) as store:
         return PaperIndex(workspace.index_dir, embedder.model_id).rebuild(store, embedder, reporter=reporter)
 
