@@ -99,7 +99,8 @@ def main() -> int:
         f"Wall seconds of a fresh process, median (min–max) of {args.reps} interleaved runs. The draft is "
         f"`{DRAFT.relative_to(ROOT)}` ({words} words, one page); the workspace was prepared first ({prepare_s:.0f} s: seed "
         "import, index, ONNX export, probe training for both backends), as after a user's first run. "
-        "Ratio: against the ONNX `score` in the same run.",
+        "Each `score` run gets a copy of the draft plus a line of its own, so the embedding cache never answers and "
+        "the model loads and runs every time. Ratio: against the ONNX `score` in the same run.",
         "",
         "| command | seconds | ratio | target |",
         "|---|---|---|---|",
