@@ -38,7 +38,8 @@ _WINDOW = 2048  # texts tokenised and length-sorted together
 # `batch_size` is an upper bound: a run also stops at this many tokens. On 2 cores, 8 x 256-token batches were
 # ~15-25% faster than 32 x 256 (the B x heads x L x L attention buffers stay small), and short texts still batch widely.
 TOKENS_PER_RUN = 2048
-_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+# The export reads safetensors only: a pytorch_model.bin is a pickle, and a model folder may come from anyone.
+_WEIGHTS = "model.safetensors"
 _PROBE_TEXTS = (
     "A short probe.",
     "Sparse autoencoders recover interpretable features from the residual stream of small language models. " * 4,
@@ -82,6 +83,8 @@ def read_spec(model_path: Path) -> ModelSpec:
         raise ModelError(f"the ONNX backend supports mean pooling only, not {named or flags}; use the torch backend")
     if not (folder / "tokenizer.json").is_file():
         raise ModelError(f"the ONNX backend needs a fast tokenizer file, and {folder / 'tokenizer.json'} is missing; use the torch backend")
+    if not (folder / _WEIGHTS).is_file():
+        raise ModelError(f"the ONNX backend exports from {_WEIGHTS} only (never a pickled checkpoint), and {folder} has none; use the torch backend")
     max_positions = int(config.get("max_position_embeddings", 512))
     return ModelSpec(
         folder=folder,
@@ -108,11 +111,10 @@ def source_fingerprint(spec: ModelSpec, model_path: Path) -> str:
     for path in (model_path / "modules.json", spec.folder / "config.json", spec.folder / "sentence_bert_config.json"):
         if path.is_file():
             digest.update(path.name.encode() + path.read_bytes())
-    for name in _WEIGHT_FILES:
-        path = spec.folder / name
-        if path.is_file():
-            stat = path.stat()
-            digest.update(f"{name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    path = spec.folder / _WEIGHTS
+    if path.is_file():
+        stat = path.stat()
+        digest.update(f"{_WEIGHTS}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     return digest.hexdigest()
 
 
@@ -318,7 +320,7 @@ def export_onnx(spec: ModelSpec, work_dir: Path) -> tuple[bytes, dict[str, Any]]
     hf_logging.set_verbosity_error()
     try:
         # Eager attention traces to the MatMul/Softmax pattern the fusion optimiser recognises; SDPA does not.
-        model = AutoModel.from_pretrained(str(spec.folder), attn_implementation="eager").eval()
+        model = AutoModel.from_pretrained(str(spec.folder), attn_implementation="eager", use_safetensors=True).eval()
     except Exception as exc:  # transformers raises many types for a broken folder
         raise ModelError(f"cannot load {spec.folder} for ONNX export: {exc}".splitlines()[0]) from exc
     input_names = ["input_ids", "attention_mask"]

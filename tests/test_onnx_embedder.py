@@ -273,3 +273,12 @@ def test_auto_falls_back_to_torch_for_pipelines_onnx_cannot_reproduce(tmp_path):
     assert isinstance(make_embedder(str(folder), "cpu", cache_dir=tmp_path / "onnx"), SentenceTransformerEmbedder)
     with pytest.raises(ModelError, match="Transformer \\+ mean Pooling"):
         make_embedder(str(folder), "cpu", backend="onnx", cache_dir=tmp_path / "onnx")
+
+    # A folder whose weights are only a pickled checkpoint: the export never loads it; auto takes torch instead.
+    pickled = tmp_path / "pickled"
+    shutil.copytree(folder, pickled)
+    (pickled / "modules.json").write_text((source / "modules.json").read_text())
+    (pickled / "pytorch_model.bin").write_bytes(b"not loaded")
+    assert isinstance(make_embedder(str(pickled), "cpu", cache_dir=tmp_path / "onnx"), SentenceTransformerEmbedder)
+    with pytest.raises(ModelError, match="safetensors only"):
+        make_embedder(str(pickled), "cpu", backend="onnx", cache_dir=tmp_path / "onnx")
