@@ -7,6 +7,8 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from models.embedders import FakeEmbedder
 from models.probe_training import TrainingConfig
 from tests.test_reader_arxiv import atom_entry
@@ -80,3 +82,17 @@ def result_count(home: Path) -> int:
             return db.execute("SELECT COUNT(*) FROM job_results").fetchone()[0]
     except sqlite3.OperationalError:
         return 0  # not migrated yet
+
+
+@pytest.fixture(scope="session")
+def tiny_probes(tmp_path_factory) -> Path:
+    """One small fake-embedder probe per run, trained once and copied into each test's workspace."""
+    return train_tiny_probe(Workspace.at(tmp_path_factory.mktemp("probe-template")))
+
+
+@pytest.fixture
+def home(workspace, tiny_probes) -> Path:
+    """The test's workspace with the tiny probe in place, so batch runs score without training."""
+    copy_probes(tiny_probes, workspace.home)
+    return workspace.home
+

@@ -16,7 +16,7 @@ from corpus import jobs
 from corpus.errors import InputError
 from corpus.store import Store
 from models.embedders import FakeEmbedder
-from tests.batch_helpers import copy_probes, paper_entries, result_count, train_tiny_probe, write_snapshot
+from tests.batch_helpers import home, paper_entries, result_count, tiny_probes, write_snapshot  # noqa: F401 (fixtures)
 from tests.cli_helpers import run_cli
 from tests.test_reader_arxiv import FakeArxiv, Reply, atom_entry, fake_arxiv, paged  # noqa: F401 (fixture)
 from triage.batch import arxiv_query, run_batch
@@ -24,19 +24,6 @@ from triage.index import PaperIndex
 from triage.scores_file import COLUMNS, read_scores
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="session")
-def tiny_probes(tmp_path_factory) -> Path:
-    from triage.workspace import Workspace
-
-    return train_tiny_probe(Workspace.at(tmp_path_factory.mktemp("probe-template")))
-
-
-@pytest.fixture
-def home(workspace, tiny_probes) -> Path:
-    copy_probes(tiny_probes, workspace.home)
-    return workspace.home
 
 
 def _lines(path: Path) -> list[dict]:

@@ -17,24 +17,13 @@ from pathlib import Path
 import pytest
 
 from models.embedders import FakeEmbedder
-from tests.batch_helpers import copy_probes, result_count, train_tiny_probe, write_snapshot
+from tests.batch_helpers import home, result_count, tiny_probes, write_snapshot  # noqa: F401 (fixtures)
 from triage.index import PaperIndex
 from triage.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 KILLS = int(os.environ.get("TRIAGE_KILLS", "20"))
 FIGURES: dict[str, object] = {}  # printed in the pytest summary (tests/conftest.py), quoted in docs/RELIABILITY.md
-
-
-@pytest.fixture(scope="module")
-def tiny_probes(tmp_path_factory) -> Path:
-    return train_tiny_probe(Workspace.at(tmp_path_factory.mktemp("probe-template")))
-
-
-@pytest.fixture
-def home(workspace, tiny_probes) -> Path:
-    copy_probes(tiny_probes, workspace.home)
-    return workspace.home
 
 
 def _triage(home: Path, *args: str) -> list[str]:
