@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterator, Sequence
 
 from corpus.readers import ReadIssue
+from corpus.scores import SCORE_COLUMNS, ScoreRecord
 from corpus.store import Store
 
 RUNNING, INTERRUPTED, FAILED, DONE = "running", "interrupted", "failed", "done"
 UNFINISHED = (RUNNING, INTERRUPTED, FAILED)
 # Columns a caller may rank results by; checked so that no other text reaches the SQL.
-RANKABLE = ("safety", "capabilities", "differential", "prior_similarity")
-
-_RESULT_COLUMNS = (
-    "p.uid AS id, p.arxiv_id, p.title, p.authors, p.categories, p.published, p.url, "
-    "r.safety, r.safety_std, r.capabilities, r.capabilities_std, r.differential, r.tier, r.reasons, r.areas, "
-    "r.prior_id, r.prior_similarity, r.position"
-)
+RANKABLE = ("safety", "capabilities", "hazard", "differential", "prior_similarity")
+_STORED = ("position", *SCORE_COLUMNS, "prior_id", "prior_similarity")  # job_results' columns after (job_id, paper_id)
+_RESULT_COLUMNS = "p.uid AS id, p.arxiv_id, p.title, p.authors, p.categories, p.published, p.url, " + ", ".join(f"r.{c}" for c in _STORED)
 
 
 @dataclass
@@ -48,17 +45,10 @@ class Job:
 
 @dataclass
 class JobResult:
-    """The scores of one paper in one job."""
+    """The score record of one paper in one job, and its nearest prior paper."""
 
     paper_id: int
-    safety: float
-    safety_std: float
-    capabilities: float
-    capabilities_std: float
-    differential: float
-    tier: str
-    reasons: list[str] = field(default_factory=list)
-    areas: list[str] = field(default_factory=list)
+    scores: ScoreRecord
     prior_id: str | None = None
     prior_similarity: float | None = None
 
@@ -133,16 +123,15 @@ def record_page(
         row = db.execute("SELECT scored FROM jobs WHERE id = ?", (job_id,)).fetchone()
         position = row["scored"]
         added = 0
+        sql = (
+            f"INSERT OR IGNORE INTO job_results (job_id, paper_id, {', '.join(_STORED)}) "
+            f"VALUES ({', '.join('?' * (len(_STORED) + 2))})"
+        )
         for result in results:
+            record = result.scores.to_row()
+            values = [json.dumps(record[c]) if c in ("reasons", "areas") else record[c] for c in SCORE_COLUMNS]
             inserted = db.execute(
-                "INSERT OR IGNORE INTO job_results (job_id, paper_id, position, safety, safety_std, capabilities, "
-                "capabilities_std, differential, tier, reasons, areas, prior_id, prior_similarity) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    job_id, result.paper_id, position + added, result.safety, result.safety_std, result.capabilities,
-                    result.capabilities_std, result.differential, result.tier, json.dumps(result.reasons),
-                    json.dumps(result.areas), result.prior_id, result.prior_similarity,
-                ),
+                sql, (job_id, result.paper_id, position + added, *values, result.prior_id, result.prior_similarity)
             ).rowcount
             added += inserted
         skipped = 0

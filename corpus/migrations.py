@@ -197,7 +197,19 @@ def _v4_reviews(db: sqlite3.Connection) -> None:
         )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_initial, _v2_labels, _v3_jobs, _v4_reviews]
+def _v5_hazard(db: sqlite3.Connection) -> None:
+    """The misuse-hazard axis: a label column, and the score and its spread on batch results (NULL for older rows)."""
+    _run_script(
+        db,
+        """
+        ALTER TABLE labels ADD COLUMN hazard INTEGER CHECK (hazard IN (0, 1));
+        ALTER TABLE job_results ADD COLUMN hazard REAL;
+        ALTER TABLE job_results ADD COLUMN hazard_std REAL
+        """,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_initial, _v2_labels, _v3_jobs, _v4_reviews, _v5_hazard]
 
 
 def migrate(db: sqlite3.Connection) -> int:

@@ -107,7 +107,7 @@ class Document:
 
 @dataclass
 class LabelledText:
-    """A text with training labels: safety and capabilities relevance (0/1 or unknown) and sub-areas."""
+    """A text with training labels: safety, capabilities and misuse hazard (0/1 or unknown) and sub-areas."""
 
     text: str
     safety: int | None
@@ -115,6 +115,7 @@ class LabelledText:
     areas: list[str] | None = None  # None: not labelled; []: labelled as none of the areas
     title: str = ""
     source: str = "user"
+    hazard: int | None = None
 
     @property
     def content_hash(self) -> str:

@@ -382,18 +382,21 @@ class Store:
             for item in items:
                 areas = json.dumps(item.areas) if item.areas is not None else None
                 row = db.execute(
-                    "SELECT id, safety, capabilities, areas, title FROM labels WHERE source = ? AND content_hash = ?",
+                    "SELECT id, safety, capabilities, hazard, areas, title FROM labels WHERE source = ? AND content_hash = ?",
                     (item.source, item.content_hash),
                 ).fetchone()
-                values = (item.safety, item.capabilities, areas, item.title)
+                values = (item.safety, item.capabilities, item.hazard, areas, item.title)
                 if row is None:
                     db.execute(
-                        "INSERT INTO labels (source, title, text, content_hash, safety, capabilities, areas, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (item.source, item.title, item.text, item.content_hash, item.safety, item.capabilities, areas, _now()),
+                        "INSERT INTO labels (source, title, text, content_hash, safety, capabilities, hazard, areas, added_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (item.source, item.title, item.text, item.content_hash, item.safety, item.capabilities, item.hazard, areas, _now()),
                     )
                     counts.inserted += 1
-                elif (row["safety"], row["capabilities"], row["areas"], row["title"]) != values:
-                    db.execute("UPDATE labels SET safety = ?, capabilities = ?, areas = ?, title = ? WHERE id = ?", (*values, row["id"]))
+                elif (row["safety"], row["capabilities"], row["hazard"], row["areas"], row["title"]) != values:
+                    db.execute(
+                        "UPDATE labels SET safety = ?, capabilities = ?, hazard = ?, areas = ?, title = ? WHERE id = ?", (*values, row["id"])
+                    )
                     counts.updated += 1
                 else:
                     counts.unchanged += 1
@@ -401,14 +404,14 @@ class Store:
 
     def get_labels(self, sources: Sequence[str] | None = None) -> list[LabelledText]:
         """Every label (or those from `sources`), oldest first."""
-        sql = "SELECT source, title, text, safety, capabilities, areas FROM labels"
+        sql = "SELECT source, title, text, safety, capabilities, hazard, areas FROM labels"
         params: tuple = ()
         if sources:
             sql += f" WHERE source IN ({','.join('?' * len(sources))})"
             params = tuple(sources)
         return [
             LabelledText(
-                text=row["text"], safety=row["safety"], capabilities=row["capabilities"],
+                text=row["text"], safety=row["safety"], capabilities=row["capabilities"], hazard=row["hazard"],
                 areas=json.loads(row["areas"]) if row["areas"] is not None else None, title=row["title"], source=row["source"],
             )
             for row in self._query(sql + " ORDER BY id", params)

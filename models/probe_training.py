@@ -1,4 +1,4 @@
-"""Training probe sets in torch: balanced, weight-decayed linear heads, bootstrap ensembles, Platt calibration."""
+"""Training probe sets: class-balanced logistic heads, a bootstrap ensemble for the spread, Platt calibration."""
 
 from __future__ import annotations
 
@@ -9,20 +9,24 @@ import numpy as np
 
 from models.errors import ModelError
 from models.metrics import binary_report
-from models.probes import AREA_PREFIX, CAPABILITIES, SAFETY, ProbeSet, neighbour_vote
+from models.probes import AREA_PREFIX, CAPABILITIES, HAZARD, SAFETY, ProbeSet
+
+AXES = (SAFETY, CAPABILITIES, HAZARD)
+REQUIRED_AXES = (SAFETY, CAPABILITIES)  # hazard may be unlabelled in a user's own label set; it is then not trained
+MIN_PER_CLASS = 2
 
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """Settings of one training run, kept apart from the trained weights (and recorded in the card)."""
+    """Settings of one training run, kept apart from the trained weights (and recorded in the card).
+
+    The design (plain class-balanced logistic regression, C = 4) was chosen by leave-one-source-out validation
+    against the earlier stacked ensemble; the table is in docs/BENCHMARKS.md.
+    """
 
     members: int = 8  # bootstrap ensemble size: the spread of its members is the score's uncertainty
     folds: int = 5  # cross-fitting folds: held-out logits for calibration and honest metrics
-    fold_members: int = 3
-    weight_decay: float = 1e-3
-    learning_rate: float = 0.05
-    max_epochs: int = 400
-    patience: int = 25
+    c: float = 4.0  # inverse L2 strength, as scikit-learn's C
     seed: int = 0
 
 
@@ -40,168 +44,122 @@ class TrainingSet:
     def __post_init__(self) -> None:
         if len(self.vectors) != len(self.labels) or len(self.vectors) != len(self.groups):
             raise ModelError("training vectors, labels and groups differ in length")
-        for name in (SAFETY, CAPABILITIES):
+        for name in REQUIRED_AXES:
             column = self.labels[:, self.heads.index(name)]
             known = column[~np.isnan(column)]
             if len(known) < 4 or known.min() == known.max():
                 raise ModelError(f"the {name} head needs labelled examples of both classes (have {int(np.nansum(column))} positive of {len(known)})")
 
 
-def _fit(x, y, known, sample_weight, val_weight, config: TrainingConfig):
-    """Fit `members` logistic heads at once. Returns weights (m, h, d) and biases (m, h) at the best validation loss."""
-    import torch
-
-    members = sample_weight.shape[0]
-    heads, dim = y.shape[1], x.shape[1]
-    # Balance classes per head and member: positives and negatives carry equal total weight.
-    pos = torch.einsum("mn,nh->mh", sample_weight, y * known)
-    neg = torch.einsum("mn,nh->mh", sample_weight, (1 - y) * known)
-    pos_w = (pos + neg) / (2 * pos.clamp(min=1.0))
-    neg_w = (pos + neg) / (2 * neg.clamp(min=1.0))
-    class_w = y[None] * pos_w[:, None, :] + (1 - y[None]) * neg_w[:, None, :]  # (m, n, h)
-    train_w = class_w * known[None] * sample_weight[:, :, None]
-    val_w = class_w * known[None] * val_weight[:, :, None]
-
-    weight = torch.zeros(members, heads, dim, requires_grad=True)
-    bias = torch.zeros(members, heads, requires_grad=True)
-    optimiser = torch.optim.Adam([weight, bias], lr=config.learning_rate)
-    best_loss = torch.full((members,), float("inf"))
-    best_weight, best_bias = weight.detach().clone(), bias.detach().clone()
-    stale = torch.zeros(members, dtype=torch.long)
-    loss_fn = torch.nn.BCEWithLogitsLoss(reduction="none")
-    target = y[None].expand(members, -1, -1)
-    for _ in range(config.max_epochs):
-        optimiser.zero_grad()
-        logits = torch.einsum("nd,mhd->mnh", x, weight) + bias[:, None, :]
-        losses = loss_fn(logits, target)
-        data_loss = (losses * train_w).sum(dim=(1, 2)) / train_w.sum(dim=(1, 2)).clamp(min=1e-9)
-        penalty = config.weight_decay * (weight**2).sum(dim=(1, 2))
-        (data_loss + penalty).sum().backward()
-        optimiser.step()
-        with torch.no_grad():
-            val = (losses.detach() * val_w).sum(dim=(1, 2)) / val_w.sum(dim=(1, 2)).clamp(min=1e-9)
-            improved = val < best_loss - 1e-5
-            best_loss = torch.where(improved, val, best_loss)
-            best_weight[improved] = weight.detach()[improved]
-            best_bias[improved] = bias.detach()[improved]
-            stale = torch.where(improved, torch.zeros_like(stale), stale + 1)
-            if bool((stale > config.patience).all()):
-                break
-    return best_weight.numpy(), best_bias.numpy()
+def _trainable(y: np.ndarray) -> bool:
+    known = y[~np.isnan(y)]
+    return len(known) >= 2 * MIN_PER_CLASS and MIN_PER_CLASS <= known.sum() <= len(known) - MIN_PER_CLASS
 
 
-def _bootstrap(groups: np.ndarray, members: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Per-member row weights from a bootstrap over groups, and the out-of-bag rows for early stopping."""
-    unique = np.unique(groups)
-    position = np.searchsorted(unique, groups)
-    sample = np.zeros((members, len(groups)), dtype=np.float32)
-    out_of_bag = np.zeros_like(sample)
-    for m in range(members):
-        counts = np.bincount(rng.integers(0, len(unique), len(unique)), minlength=len(unique))
-        sample[m] = counts[position]
-        out_of_bag[m] = (counts[position] == 0).astype(np.float32)
-    return sample, out_of_bag
+def _fit(x: np.ndarray, y: np.ndarray, c: float, *, balanced: bool, sample_weight: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """One L2 logistic head on the rows whose label is known. Returns (weights, bias)."""
+    from sklearn.linear_model import LogisticRegression  # scikit-learn is only needed to train, never to score
+
+    known = ~np.isnan(y)
+    weight = None if sample_weight is None else sample_weight[known]
+    if weight is not None and (weight > 0).sum() == 0:
+        weight = None
+    model = LogisticRegression(C=c, class_weight="balanced" if balanced else None, max_iter=2000)
+    model.fit(x[known], y[known].astype(int), sample_weight=weight)
+    return model.coef_[0].astype(np.float32), float(model.intercept_[0])
 
 
-def _ensemble(x: np.ndarray, y: np.ndarray, known: np.ndarray, groups: np.ndarray, members: int, config: TrainingConfig, rng):
-    import torch
-
-    sample, out_of_bag = _bootstrap(groups, members, rng)
-    weights, bias = _fit(
-        torch.from_numpy(x), torch.from_numpy(np.nan_to_num(y)), torch.from_numpy(known), torch.from_numpy(sample),
-        torch.from_numpy(out_of_bag), config,
-    )
-    return weights, bias, sample > 0
-
-
-def _stack(logits: np.ndarray, votes: np.ndarray, y: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per head, fit p = sigmoid(a*z + b*v + c) on held-out linear logits z and neighbour votes v (Newton, convex).
-
-    This is Platt scaling with the vote as a second input: it calibrates and weighs the two signals at once.
-    """
-    heads = logits.shape[1]
-    scale, vote_scale, shift = np.ones(heads), np.zeros(heads), np.zeros(heads)
-    ridge = 1e-3 * np.eye(3)
-    for h in range(heads):
-        mask = known[:, h] > 0
-        t = y[mask, h].astype(np.float64)
-        if len(t) < 4 or t.min() == t.max():
-            continue
-        features = np.column_stack([logits[mask, h], votes[mask, h], np.ones(mask.sum())]).astype(np.float64)
-        theta = np.array([1.0, 0.0, 0.0])
-        for _ in range(100):
-            p = 1 / (1 + np.exp(-np.clip(features @ theta, -30, 30)))
-            grad = features.T @ (p - t) + ridge @ (theta - np.array([1.0, 0.0, 0.0]))
-            hess = (features * (p * (1 - p))[:, None]).T @ features + ridge
-            step = np.linalg.solve(hess, grad)
-            theta -= step
-            if np.abs(step).max() < 1e-8:
-                break
-        # A negative weight would invert a signal's meaning; such a fit is noise, so floor it.
-        scale[h], vote_scale[h], shift[h] = max(theta[0], 1e-3), max(theta[1], 0.0), theta[2]
-    return scale.astype(np.float32), vote_scale.astype(np.float32), shift.astype(np.float32)
+def _platt(logits: np.ndarray, y: np.ndarray, *, balanced: bool) -> tuple[float, float]:
+    """Fit p = sigmoid(a*z + c) on held-out logits (Newton). Balanced: both classes weigh the same in total."""
+    t = y.astype(np.float64)
+    positives = t.sum()
+    w = np.where(t == 1, len(t) / (2 * positives), len(t) / (2 * (len(t) - positives))) if balanced else np.ones_like(t)
+    features = np.column_stack([logits.astype(np.float64), np.ones(len(t))])
+    theta, ridge = np.array([1.0, 0.0]), 1e-3 * np.eye(2)
+    for _ in range(100):
+        p = 1 / (1 + np.exp(-np.clip(features @ theta, -30, 30)))
+        grad = features.T @ (w * (p - t)) + ridge @ (theta - np.array([1.0, 0.0]))
+        hess = (features * (w * p * (1 - p))[:, None]).T @ features + ridge
+        step = np.linalg.solve(hess, grad)
+        theta -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    # A negative slope would invert the head's meaning; such a fit is noise, so floor it.
+    return max(float(theta[0]), 1e-3), float(theta[1])
 
 
-def _folds(groups: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+def _group_folds(groups: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     unique = np.unique(groups)
     assignment = rng.permutation(len(unique)) % k
     return assignment[np.searchsorted(unique, groups)]
 
 
-def cross_validated_logits(data: TrainingSet, config: TrainingConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Out-of-fold linear logits and neighbour votes for every row (from folds that never saw its group), and fold ids."""
+def _bootstrap_weights(groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Row weights of one bootstrap sample drawn over groups (an item's views stay together)."""
+    unique = np.unique(groups)
+    counts = np.bincount(rng.integers(0, len(unique), len(unique)), minlength=len(unique))
+    return counts[np.searchsorted(unique, groups)].astype(np.float64)
+
+
+def held_out_logits(data: TrainingSet, config: TrainingConfig, heads: list[int]) -> np.ndarray:
+    """Out-of-fold logits of the given heads for every row, from folds that never saw the row's group (NaN elsewhere)."""
     rng = np.random.default_rng(config.seed)
-    x = data.vectors.astype(np.float32)
-    known = (~np.isnan(data.labels)).astype(np.float32)
-    fold = _folds(data.groups, config.folds, rng)
-    logits = np.zeros(data.labels.shape, dtype=np.float32)
-    votes = np.zeros(data.labels.shape, dtype=np.float32)
-    anchor_fold = fold[data.anchor_rows]
+    fold = _group_folds(data.groups, config.folds, rng)
+    logits = np.full(data.labels.shape, np.nan, dtype=np.float32)
     for k in range(config.folds):
         train, test = fold != k, fold == k
-        w, b, _ = _ensemble(x[train], data.labels[train], known[train], data.groups[train], config.fold_members, config, rng)
-        logits[test] = (np.einsum("nd,mhd->mnh", x[test], w) + b[:, None, :]).mean(axis=0)
-        anchors = data.anchor_rows[anchor_fold != k]
-        votes[test] = neighbour_vote(x[test], x[anchors], data.labels[anchors])
-    return logits, votes, fold
-
-
-def _metrics(data: TrainingSet, logits: np.ndarray, votes: np.ndarray, scale: np.ndarray, vote_scale: np.ndarray, shift: np.ndarray) -> dict:
-    report = {}
-    for h, name in enumerate(data.heads):
-        known = ~np.isnan(data.labels[:, h])
-        y = data.labels[known, h]
-        if len(y) < 4 or y.min() == y.max():
-            continue
-        raw = 1 / (1 + np.exp(-logits[known, h]))
-        calibrated = 1 / (1 + np.exp(-(scale[h] * logits[known, h] + vote_scale[h] * votes[known, h] + shift[h])))
-        report[name] = binary_report(y, calibrated) | {"ece_uncalibrated": binary_report(y, raw)["ece"]}
-    return report
+        for h in heads:
+            if _trainable(data.labels[train, h]):
+                w, b = _fit(data.vectors[train], data.labels[train, h], config.c, balanced=data.heads[h] in AXES)
+                logits[test, h] = data.vectors[test] @ w + b
+    return logits
 
 
 def train_probe_set(data: TrainingSet, *, embedder_id: str, label_set: dict, config: TrainingConfig | None = None) -> ProbeSet:
-    """Cross-fit for held-out logits and votes (stacking, calibration, metrics), then train the final ensemble on every row."""
+    """Axes: a bootstrap ensemble of balanced logistic heads, Platt-calibrated on held-out folds. Areas: one head each."""
     config = config or TrainingConfig()
-    logits, votes, _ = cross_validated_logits(data, config)
-    known = (~np.isnan(data.labels)).astype(np.float32)
-    scale, vote_scale, shift = _stack(logits, votes, np.nan_to_num(data.labels), known)
+    x = data.vectors.astype(np.float32)
+    axes = [data.heads.index(name) for name in AXES if name in data.heads]
+    n_heads, dim = len(data.heads), x.shape[1]
+    weights = np.zeros((config.members, n_heads, dim), dtype=np.float32)
+    bias = np.full((config.members, n_heads), -10.0, dtype=np.float32)  # an untrained head says "no" (P ~ 0)
+    scale, shift = np.ones(n_heads, dtype=np.float32), np.zeros(n_heads, dtype=np.float32)
+    held_out = held_out_logits(data, config, axes)
+    metrics, untrained = {}, []
     rng = np.random.default_rng(config.seed + 1)
-    weights, bias, in_bag = _ensemble(data.vectors.astype(np.float32), data.labels, known, data.groups, config.members, config, rng)
+    for h, name in enumerate(data.heads):
+        y = data.labels[:, h]
+        if not _trainable(y):
+            untrained.append(name)
+            continue
+        if h in axes:
+            scored = ~np.isnan(y) & ~np.isnan(held_out[:, h])
+            scale[h], shift[h] = _platt(held_out[scored, h], y[scored], balanced=True)
+            calibrated = 1 / (1 + np.exp(-(scale[h] * held_out[scored, h] + shift[h])))
+            metrics[name] = binary_report(y[scored], calibrated)
+            for m in range(config.members):
+                weights[m, h], bias[m, h] = _fit(x, y, config.c, balanced=True, sample_weight=_bootstrap_weights(data.groups, rng))
+        else:
+            # Areas are evidence, not decisions: one head, calibrated to the natural frequency of the area.
+            w, b = _fit(x, y, config.c, balanced=False)
+            weights[:, h], bias[:, h] = w, b
     card = {
         "embedder_id": embedder_id,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "label_set": label_set,
-        "training": asdict(config),
-        "cv_metrics": _metrics(data, logits, votes, scale, vote_scale, shift),
-        "rows": int(len(data.vectors)),
+        "training": asdict(config) | {"design": "balanced logistic regression, bootstrap ensemble, Platt on held-out folds"},
+        "cv_metrics": metrics,
+        "untrained_heads": untrained,
+        "rows": int(len(x)),
     }
+    members = np.ones((config.members, len(data.anchor_rows)), dtype=bool)
     return ProbeSet(
-        weights=weights.astype(np.float32), bias=bias.astype(np.float32), platt_scale=scale, platt_shift=shift,
-        vote_scale=vote_scale, heads=list(data.heads), anchors=data.vectors[data.anchor_rows].astype(np.float16),
-        anchor_labels=data.labels[data.anchor_rows].astype(np.float32), anchor_members=in_bag[:, data.anchor_rows],
+        weights=weights, bias=bias, platt_scale=scale, platt_shift=shift, vote_scale=np.zeros(n_heads, dtype=np.float32),
+        heads=list(data.heads), anchors=x[data.anchor_rows].astype(np.float16),
+        anchor_labels=data.labels[data.anchor_rows].astype(np.float32), anchor_members=members,
         anchor_info=list(data.anchor_info), card=card,
     )
 
 
 def head_names(areas: list[str]) -> list[str]:
-    return [SAFETY, CAPABILITIES, *(AREA_PREFIX + a for a in areas)]
+    return [*AXES, *(AREA_PREFIX + a for a in areas)]

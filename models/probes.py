@@ -15,7 +15,7 @@ from models.errors import ModelError
 WEIGHTS_FILE = "probe.safetensors"
 CARD_FILE = "card.json"
 FORMAT = "triage-probe/1"
-SAFETY, CAPABILITIES = "safety", "capabilities"
+SAFETY, CAPABILITIES, HAZARD = "safety", "capabilities", "hazard"
 AREA_PREFIX = "area:"
 VOTE_K = 20  # neighbours in the label vote
 VOTE_TEMPERATURE = 20.0  # softmax sharpness over cosine similarity: 0.05 more similarity ~ e times more weight
@@ -46,7 +46,7 @@ def neighbour_vote(
 
 @dataclass
 class Prediction:
-    """Calibrated probabilities per head: the ensemble mean, its spread, and each member's values."""
+    """Calibrated probabilities per head: the ensemble mean and its spread."""
 
     mean: np.ndarray  # (n, heads)
     std: np.ndarray  # (n, heads)
@@ -55,11 +55,13 @@ class Prediction:
 
 @dataclass
 class ProbeSet:
-    """An ensemble of linear heads (safety, capabilities, one per area), stacked with a neighbour label vote.
+    """An ensemble of linear heads (safety, capabilities, hazard, one per area).
 
-    Per head, P = sigmoid(a * linear_logit + b * vote_logit + c): a, b, c are fitted on held-out folds, so the
-    combination is also the calibration. `anchors` are the labelled training vectors: they vote, give the nearest
-    labelled examples as evidence, and tell when a document is far from anything the probes were trained on.
+    Per head, P = sigmoid(a * linear_logit + b * vote_logit + c): a and c are Platt calibration fitted on held-out
+    folds. b weighs a neighbour label vote; probes trained by this version set it to 0 (plain logistic regression
+    won out of source), and older stacked probes still load and score as they did. `anchors` are the labelled
+    training vectors: they give the nearest labelled examples as evidence, and tell when a document is far from
+    anything the probes were trained on.
     """
 
     weights: np.ndarray  # (members, heads, dim)
@@ -94,14 +96,16 @@ class ProbeSet:
         if vectors.ndim != 2 or vectors.shape[1] != self.weights.shape[2]:
             raise ModelError(f"probe expects {self.weights.shape[2]}-d vectors, got shape {vectors.shape}")
         raw = np.einsum("nd,mhd->mnh", vectors, self.weights) + self.bias[:, None, :]
-        sims = vectors @ self.anchors.astype(np.float32).T
-        # Each member votes with the anchors of its own bootstrap sample, so far from the labelled data,
-        # where neighbours are few and distant, the members disagree and the spread grows.
-        vote = np.stack([
-            neighbour_vote(vectors, self.anchors, self.anchor_labels, sims=np.where(member, sims, -np.inf))
-            for member in self.anchor_members
-        ])
-        calibrated = self.platt_scale * raw + self.vote_scale * vote + self.platt_shift
+        calibrated = self.platt_scale * raw + self.platt_shift
+        if self.vote_scale.any():
+            sims = vectors @ self.anchors.astype(np.float32).T
+            # Each member votes with the anchors of its own bootstrap sample, so far from the labelled data,
+            # where neighbours are few and distant, the members disagree and the spread grows.
+            vote = np.stack([
+                neighbour_vote(vectors, self.anchors, self.anchor_labels, sims=np.where(member, sims, -np.inf))
+                for member in self.anchor_members
+            ])
+            calibrated = calibrated + self.vote_scale * vote
         members = 1.0 / (1.0 + np.exp(-np.clip(calibrated, -30, 30)))
         mean = members.mean(axis=0)
         clipped = np.clip(mean, 1e-6, 1 - 1e-6)

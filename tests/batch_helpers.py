@@ -19,7 +19,7 @@ CAPABILITY_WORDS = "scaling pretraining throughput benchmark agents reasoning ef
 
 
 # Small enough to train in a few seconds; these tests exercise batching, not the probes' quality.
-TINY_TRAINING = TrainingConfig(members=2, folds=2, fold_members=1, max_epochs=60)
+TINY_TRAINING = TrainingConfig(members=2, folds=2)
 
 
 def train_tiny_probe(workspace: Workspace, dim: int = 64) -> Path:

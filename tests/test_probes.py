@@ -14,7 +14,7 @@ from models.probes import load_probe
 from triage.labels import training_rows
 from triage.seed import load_seed, taxonomy_areas
 
-FAST = TrainingConfig(members=4, folds=3, fold_members=2, max_epochs=200)
+FAST = TrainingConfig(members=4, folds=3)
 
 
 def _seed_split(fraction: float = 0.6, seed: int = 0):

@@ -113,7 +113,7 @@ async def test_retrain_makes_a_new_probe_and_rescores_the_queue(real_home, real_
     from models.probe_training import TrainingConfig
     from triage.probe_registry import load_version
 
-    light = TrainingConfig(members=2, folds=2, fold_members=1, max_epochs=60)
+    light = TrainingConfig(members=2, folds=2)
     app = build_app(real_home, lambda: real_embedder, "learn", "alice", [shutil.copy(FLASHMIX, tmp_path)], cursor_blink=False, training_config=light)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)

@@ -11,8 +11,8 @@ from triage.scoring import score_documents
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "triage" / "data" / "examples"
 SCHEMA = {
-    "id", "title", "safety", "safety_std", "capabilities", "capabilities_std", "differential", "tier", "reasons", "areas",
-    "passages", "similar", "probe_version",
+    "id", "title", "safety", "safety_std", "capabilities", "capabilities_std", "hazard", "hazard_std", "differential", "tier",
+    "reasons", "areas", "passages", "similar", "probe_version",
 }
 
 
@@ -34,7 +34,8 @@ def test_json_output_matches_the_schema(capsys, home):
     assert SCHEMA <= set(doc)
     assert 0 <= doc["safety"] <= 1 and 0 <= doc["capabilities"] <= 1 and doc["safety_std"] >= 0
     assert doc["tier"] in {"publish", "review", "restrict"} and doc["reasons"]
-    assert all({"start", "end", "text", "safety", "capabilities"} <= set(p) for p in doc["passages"])
+    assert 0 <= doc["hazard"] <= 1 and doc["hazard_std"] >= 0
+    assert all({"start", "end", "text", "safety", "capabilities", "hazard"} <= set(p) for p in doc["passages"])
     assert all({"id", "title", "similarity"} <= set(s) for s in doc["similar"])
     assert text[doc["passages"][0]["start"] : doc["passages"][0]["end"]] == doc["passages"][0]["text"] if doc["passages"] else True
     assert len(doc["probe_version"]) == 12
@@ -43,14 +44,17 @@ def test_json_output_matches_the_schema(capsys, home):
 def test_bundled_examples_land_in_the_expected_tiers(home, real_embedder):
     scores = {
         s.title: s
-        for s in score_documents(
-            home, embedder=real_embedder, paths=[EXAMPLES / "interpretability_sae_draft.md", EXAMPLES / "efficient_training_draft.md"]
-        )
+        for s in score_documents(home, embedder=real_embedder, paths=sorted(EXAMPLES.glob("*.md")))
     }
     safety_draft = next(s for t, s in scores.items() if t.startswith("Dictionary Features"))
     capability_draft = next(s for t, s in scores.items() if t.startswith("FlashMix"))
-    assert safety_draft.tier == "publish" and safety_draft.differential > 0
-    assert capability_draft.tier == "restrict" and capability_draft.differential < 0
+    red_team_draft = next(s for t, s in scores.items() if t.startswith("Automated Red Teaming"))
+    assert safety_draft.scores.tier == "publish" and safety_draft.scores.differential > 0
+    assert capability_draft.scores.tier == "restrict" and capability_draft.scores.differential < 0
+    assert red_team_draft.scores.tier == "review" and "misuse-hazard" in red_team_draft.scores.reasons
+    assert red_team_draft.scores.hazard > safety_draft.scores.hazard
+    hazard_passages = [p for p in red_team_draft.passages if "hazard" in p.drives]
+    assert hazard_passages, "the attack-system paragraph should drive the hazard score"
     assert {a.area for a in safety_draft.areas} & {"interpretability", "honesty", "monitoring"}
     assert {a.area for a in capability_draft.areas} & {"efficiency", "architectures", "scaling"}
 
@@ -83,7 +87,7 @@ def test_the_capability_heavy_paragraph_is_the_top_capability_passage(home, real
 
 def test_off_topic_text_abstains_as_out_of_distribution(home, real_embedder):
     [result] = score_documents(home, embedder=real_embedder, texts=["Whisk the eggs with sugar, fold in the flour and bake for forty minutes."])
-    assert result.tier == "review" and "out-of-distribution" in result.reasons
+    assert result.scores.tier == "review" and "out-of-distribution" in result.scores.reasons
 
 
 def test_a_missing_probe_version_is_a_clear_error(capsys, home):

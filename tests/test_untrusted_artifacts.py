@@ -82,7 +82,7 @@ def two_probes(tmp_path_factory):
     from triage.seed import load_seed
 
     fake = FakeEmbedder(dim=64)
-    config = TrainingConfig(members=2, folds=2, fold_members=1, max_epochs=40)
+    config = TrainingConfig(members=2, folds=2)
     root = tmp_path_factory.mktemp("probes")
     folders = []
     for step in (5, 7):

@@ -20,18 +20,19 @@ from corpus.readers import ReadIssue
 from corpus.readers.arxiv_api import ArxivSettings, iter_pages
 from corpus.readers.cases import read_cases
 from corpus.records import Paper
+from corpus.scores import ScoreRecord
 from corpus.store import Store
 from models.embedders import Embedder
 from models.probes import ProbeSet
+from triage.assessment import assess
 from triage.embedding import embed_texts
 from triage.errors import UsageError
 from triage.index import PaperIndex
 from triage.library import open_store, synced_index
-from triage.policy import POLICY_FILE, TierPolicy, decide_tier
+from triage.policy import POLICY_FILE, TierPolicy
 from triage.probe_registry import current_probe
 from triage.progress import Reporter
 from triage.scores_file import scores_format, write_scores
-from triage.scoring import score_vectors, top_areas
 from triage.workspace import Workspace
 
 # Papers per checkpoint when reading files: a kill loses at most this much work, and memory stays bounded by it.
@@ -44,16 +45,13 @@ _CATEGORY = re.compile(r"^[a-z][a-z\-]*(\.[A-Za-z\-]+)?$")
 
 @dataclass
 class RankedPaper:
-    """One line of the summary's top-10 tables."""
+    """One line of the summary's top-10 tables: the paper and its score record."""
 
     id: str
     arxiv_id: str | None
     title: str
     url: str | None
-    safety: float
-    capabilities: float
-    differential: float
-    tier: str
+    scores: ScoreRecord
 
 
 @dataclass
@@ -72,6 +70,7 @@ class BatchReport:
     tiers: dict[str, int]
     top_capabilities: list[RankedPaper]
     top_safety: list[RankedPaper]
+    top_hazard: list[RankedPaper]
     new_embeddings: int  # texts run through the model in this run
     cached_embeddings: int  # texts found in the cache in this run
     papers_this_run: int
@@ -256,36 +255,23 @@ class _Run:
         self.reporter.advance(max(0, len(papers) + skipped - forward.count))
 
     def _score(self, row_ids: list[int], vectors: np.ndarray) -> list[jobs.JobResult]:
-        core = score_vectors(self.probe, vectors)
         hits = self.index.search(vectors, 2)  # two, as a paper already indexed finds itself first
         known = self.store.get_papers(list({row_id for row in hits for row_id, _ in row}))
-        policy = self.policy
-        results = []
+        prior: list[tuple[str, float] | None] = []
         for i, row_id in enumerate(row_ids):
-            decision = decide_tier(
-                policy, safety=float(core["safety"][i]), capabilities=float(core["capabilities"][i]),
-                safety_std=float(core["safety_std"][i]), capabilities_std=float(core["capabilities_std"][i]),
-                differential=float(core["differential"][i]), labelled_similarity=float(core["labelled_similarity"][i]),
+            nearest = next(((hit, sim) for hit, sim in hits[i] if hit != row_id and hit in known), None)
+            if nearest is None:
+                prior.append(None)
+            else:
+                paper = known[nearest[0]].paper
+                prior.append((paper.arxiv_id or paper.uid or "", round(nearest[1], 4)))
+        assessed = assess(self.probe, self.policy, vectors, prior=prior)
+        return [
+            jobs.JobResult(
+                paper_id=row_id, scores=result.scores, prior_id=near[0] if near else None, prior_similarity=near[1] if near else None,
             )
-            reasons = list(decision.reasons)
-            prior = next(((hit, sim) for hit, sim in hits[i] if hit != row_id and hit in known), None)
-            prior_id, prior_sim = None, None
-            if prior is not None:
-                paper = known[prior[0]].paper
-                prior_id, prior_sim = paper.arxiv_id or paper.uid, round(prior[1], 4)
-                if prior_sim >= policy.public_work_similarity:
-                    reasons.append("similar-public-work")
-            results.append(
-                jobs.JobResult(
-                    paper_id=row_id, safety=round(float(core["safety"][i]), 4), safety_std=round(float(core["safety_std"][i]), 4),
-                    capabilities=round(float(core["capabilities"][i]), 4),
-                    capabilities_std=round(float(core["capabilities_std"][i]), 4),
-                    differential=round(float(core["differential"][i]), 4), tier=decision.tier, reasons=reasons,
-                    areas=[area.area for area in top_areas(self.probe, core["areas"][i])], prior_id=prior_id,
-                    prior_similarity=prior_sim,
-                )
-            )
-        return results
+            for row_id, result, near in zip(row_ids, assessed, prior)
+        ]
 
 
 def _run_arxiv(run: _Run, settings: ArxivSettings) -> None:
@@ -380,8 +366,8 @@ def _open_job(
 def _ranked(rows: list[dict]) -> list[RankedPaper]:
     return [
         RankedPaper(
-            id=row["id"], arxiv_id=row["arxiv_id"], title=row["title"], url=row["url"], safety=row["safety"],
-            capabilities=row["capabilities"], differential=row["differential"], tier=row["tier"],
+            id=row["id"], arxiv_id=row["arxiv_id"], title=row["title"], url=row["url"],
+            scores=ScoreRecord.from_row({**row, "areas": row["top_areas"]}),
         )
         for row in rows
     ]
@@ -492,6 +478,7 @@ def _finish(store: Store, run: _Run, out: Path | None, resumed: bool, began: flo
         scored=job.scored, records=job.consumed, total=job.total, tiers=jobs.tier_counts(store, job.id),
         top_capabilities=_ranked(jobs.top_results(store, job.id, "capabilities", TOP_N)),
         top_safety=_ranked(jobs.top_results(store, job.id, "safety", TOP_N)),
+        top_hazard=_ranked(jobs.top_results(store, job.id, "hazard", TOP_N)),
         new_embeddings=run.computed, cached_embeddings=run.cached, papers_this_run=run.papers,
         seconds=round(time.monotonic() - began, 3), skipped_count=job.skipped,
         issues=jobs.job_issues(store, job.id, limit=MAX_LISTED_ISSUES), issue_count=jobs.issue_count(store, job.id),

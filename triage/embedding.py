@@ -10,6 +10,7 @@ import numpy as np
 from corpus.records import content_hash
 from corpus.store import Store
 from models.embedders import Embedder
+from triage.label_vectors import shipped_text_vectors
 from triage.progress import Reporter
 
 # Enough texts per round trip to keep the model busy, few enough to checkpoint often.
@@ -42,6 +43,14 @@ def embed_texts(
     for digest, text in zip(hashes, texts):
         if digest not in cached and digest not in missing:
             missing[digest] = text
+    if missing:
+        # The package ships the bundled model's vectors of its seed texts: a new workspace need not embed them.
+        shipped = shipped_text_vectors(embedder.model_id)
+        found = {digest: shipped[digest] for digest in missing if digest in shipped}
+        if found:
+            store.put_embeddings(embedder.model_id, found)
+            cached.update(found)
+            missing = {digest: text for digest, text in missing.items() if digest not in found}
     stats = EmbedStats(requested=len(texts), cached=len(texts) - sum(1 for h in hashes if h in missing), computed=len(missing))
     if missing:
         reporter.start(label, len(missing))

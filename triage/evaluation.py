@@ -11,8 +11,7 @@ from corpus.readers import ReadIssue
 from corpus.readers.labels import read_labels
 from models.embedders import Embedder
 from models.metrics import binary_report
-from models.probe_training import TrainingConfig, TrainingSet, head_names, train_probe_set
-from models.probes import CAPABILITIES, SAFETY
+from models.probe_training import AXES, TrainingConfig, TrainingSet, head_names, train_probe_set
 from triage.embedding import embed_texts
 from triage.errors import UsageError
 from triage.labels import training_rows
@@ -73,7 +72,7 @@ def evaluate(
             probe = current_probe(workspace, store, embedder, version=probe_version, reporter=reporter)
             report.probe_version = probe.version
             prediction = probe.predict(vectors[anchors])
-            for h, head in enumerate((SAFETY, CAPABILITIES)):
+            for h, head in enumerate(AXES):
                 column = y[anchors, h]
                 known = ~np.isnan(column)
                 if known.sum() and 0 < column[known].sum() < known.sum():
@@ -84,7 +83,7 @@ def evaluate(
     fold_of_item = _group_folds(len(labels), folds, seed)
     anchor_rows = np.array(anchors)
     item_y = y[anchor_rows]
-    predictions = {m: np.full((len(labels), 2), np.nan) for m in METHODS}
+    predictions = {m: np.full((len(labels), len(AXES)), np.nan) for m in METHODS}
     item_texts = [texts[i] for i in anchors]
     reporter.start(f"{folds}-fold cross-validation", folds)
     for k in range(folds):
@@ -96,8 +95,8 @@ def evaluate(
             anchor_rows=np.searchsorted(train_rows, anchor_rows[train_items]), anchor_info=[info[i] for i in train_items],
         )
         probe = train_probe_set(data, embedder_id=embedder.model_id, label_set={}, config=TrainingConfig(seed=seed + k))
-        predictions["probe"][test_items] = probe.predict(vectors[anchor_rows[test_items]]).mean[:, :2]
-        for h in range(2):
+        predictions["probe"][test_items] = probe.predict(vectors[anchor_rows[test_items]]).mean[:, : len(AXES)]
+        for h in range(len(AXES)):
             train_known = train_items[~np.isnan(item_y[train_items, h])]
             if len(np.unique(item_y[train_known, h])) < 2:
                 continue
@@ -106,7 +105,7 @@ def evaluate(
         reporter.advance(1)
     reporter.finish()
     for method in METHODS:
-        for h, head in enumerate((SAFETY, CAPABILITIES)):
+        for h, head in enumerate(AXES):
             known = ~np.isnan(item_y[:, h]) & ~np.isnan(predictions[method][:, h])
             if known.sum() and 0 < item_y[known, h].sum() < known.sum():
                 report.rows.append(_row(method, head, item_y[known, h], predictions[method][known, h]))
@@ -116,7 +115,8 @@ def evaluate(
 def _logreg(x_train, y_train, x_test) -> np.ndarray:
     from sklearn.linear_model import LogisticRegression
 
-    return LogisticRegression(max_iter=2000).fit(x_train, y_train).predict_proba(x_test)[:, 1]
+    # The plain baseline: class-balanced logistic regression with scikit-learn's defaults otherwise.
+    return LogisticRegression(max_iter=2000, class_weight="balanced").fit(x_train, y_train).predict_proba(x_test)[:, 1]
 
 
 def _tfidf_logreg(train_texts, y_train, test_texts) -> np.ndarray:

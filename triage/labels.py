@@ -15,6 +15,8 @@ from corpus.records import LabelledText
 from corpus.store import Store, UpsertCounts
 from models.embedders import Embedder
 from triage.embedding import embed_texts
+from triage.label_vectors import SOURCE as BUNDLED_SOURCE
+from triage.label_vectors import BundledVectors, bundled_vectors
 from triage.library import open_store
 from triage.progress import Reporter
 from triage.seed import taxonomy_areas
@@ -62,7 +64,7 @@ def label_set_summary(labels: list[LabelledText]) -> dict:
     """A hash identifying exactly these labels, and their counts, for the probe card."""
     digest = hashlib.sha256()
     for item in sorted(labels, key=lambda l: (l.content_hash, l.source)):
-        digest.update(json.dumps([item.content_hash, item.safety, item.capabilities, item.areas]).encode())
+        digest.update(json.dumps([item.content_hash, item.safety, item.capabilities, item.hazard, item.areas]).encode())
     return {
         "hash": digest.hexdigest()[:16],
         "items": len(labels),
@@ -71,6 +73,21 @@ def label_set_summary(labels: list[LabelledText]) -> dict:
         "safety_negative": sum(1 for l in labels if l.safety == 0),
         "capabilities_positive": sum(1 for l in labels if l.capabilities == 1),
         "capabilities_negative": sum(1 for l in labels if l.capabilities == 0),
+        "hazard_positive": sum(1 for l in labels if l.hazard == 1),
+        "hazard_negative": sum(1 for l in labels if l.hazard == 0),
+    }
+
+
+def _label_row(item: LabelledText, areas: list[str]) -> list[float]:
+    nan = float("nan")
+    area_row = [nan] * len(areas) if item.areas is None else [float(a in item.areas) for a in areas]
+    return [nan if value is None else float(value) for value in (item.safety, item.capabilities, item.hazard)] + area_row
+
+
+def _info(item: LabelledText) -> dict:
+    return {
+        "title": item.title or item.text[:100], "safety": item.safety, "capabilities": item.capabilities, "hazard": item.hazard,
+        "areas": item.areas or [], "source": item.source,
     }
 
 
@@ -85,12 +102,10 @@ def training_rows(labels: list[LabelledText], areas: list[str]) -> tuple[list[st
     groups: list[int] = []
     anchors: list[int] = []
     info: list[dict] = []
-    nan = float("nan")
     for group, item in enumerate(labels):
-        area_row = [nan] * len(areas) if item.areas is None else [float(a in item.areas) for a in areas]
-        label_row = [nan if item.safety is None else float(item.safety), nan if item.capabilities is None else float(item.capabilities), *area_row]
+        label_row = _label_row(item, areas)
         anchors.append(len(texts))
-        info.append({"title": item.title or item.text[:100], "safety": item.safety, "capabilities": item.capabilities, "areas": item.areas or [], "source": item.source})
+        info.append(_info(item))
         views = [item.text] + ([item.title] if item.title and item.title != item.text else [])
         for view in views:
             texts.append(view)
@@ -99,13 +114,38 @@ def training_rows(labels: list[LabelledText], areas: list[str]) -> tuple[list[st
     return texts, np.array(rows, dtype=np.float32), np.array(groups), anchors, info
 
 
+def bundled_label_texts(bundled: BundledVectors) -> list[LabelledText]:
+    """The shipped arXiv labels as label records (the text field holds the arXiv id: the abstract does not ship)."""
+    return [
+        LabelledText(
+            text=f"arXiv:{b.arxiv_id}", safety=b.safety, capabilities=b.capabilities, hazard=b.hazard, areas=list(b.areas),
+            title=b.title, source=BUNDLED_SOURCE,
+        )
+        for b in bundled.labels
+    ]
+
+
 def build_training_set(store: Store, embedder: Embedder, *, sources: list[str] | None = None, reporter: Reporter | None = None):
-    """The label table embedded (through the cache) as a models.probe_training.TrainingSet, with its summary."""
+    """The label table embedded (through the cache), plus the shipped arXiv labels' vectors when they were made by
+    this embedder's model, as a models.probe_training.TrainingSet with its summary."""
     from models.probe_training import TrainingSet, head_names
 
     labels = store.get_labels(sources)
     areas = taxonomy_areas()
     texts, y, groups, anchors, info = training_rows(labels, areas)
     vectors, _ = embed_texts(store, embedder, texts, reporter=reporter, label="embedding labelled texts")
+    bundled = bundled_vectors(embedder.model_id) if sources is None or BUNDLED_SOURCE in sources else None
+    if bundled is not None:
+        extra = bundled_label_texts(bundled)
+        first_group = int(groups.max()) + 1 if len(groups) else 0
+        rows = np.array([_label_row(item, areas) for item in extra], dtype=np.float32)
+        count = len(extra)
+        anchors = anchors + list(range(len(vectors), len(vectors) + count))
+        vectors = np.concatenate([vectors, bundled.text_vectors, bundled.title_vectors])
+        y = np.concatenate([y.reshape(-1, rows.shape[1]), rows, rows])
+        item_groups = np.arange(first_group, first_group + count)
+        groups = np.concatenate([groups, item_groups, item_groups])
+        info = info + [_info(item) for item in extra]
+        labels = labels + extra
     data = TrainingSet(vectors=vectors, labels=y, heads=head_names(areas), groups=groups, anchor_rows=np.array(anchors), anchor_info=info)
     return data, label_set_summary(labels)

@@ -24,6 +24,9 @@ class TierPolicy:
     min_labelled_similarity: float = 0.30  # nearest labelled example below this: review, reason "out-of-distribution"
     passage_capabilities: float = 0.85  # a passage this capability-heavy keeps a draft out of "publish"
     public_work_similarity: float = 0.80  # nearest prior work at or above this: say the marginal risk is lower
+    hazard: float = 0.5  # P(hazard) at or above this: never "publish"; review with reason "misuse-hazard"
+    passage_hazard: float = 0.8  # a passage this hazardous does the same, however safe the rest of the draft reads
+    no_capability: float = 0.2  # P(capabilities) and P(hazard) both below this: nothing to withhold, "publish"
 
     @classmethod
     def load(cls, path: Path | None) -> "TierPolicy":
@@ -54,23 +57,46 @@ class TierDecision:
 
 
 def decide_tier(
-    policy: TierPolicy, *, safety: float, capabilities: float, safety_std: float, capabilities_std: float,
-    differential: float, labelled_similarity: float, max_passage_capabilities: float | None = None,
+    policy: TierPolicy, *, safety: float, capabilities: float, hazard: float, safety_std: float, capabilities_std: float,
+    hazard_std: float, differential: float, labelled_similarity: float, max_passage_capabilities: float | None = None,
+    max_passage_hazard: float | None = None,
 ) -> TierDecision:
-    """Never a confident guess: out-of-distribution or disagreeing ensembles abstain to review with the reason."""
+    """Never a confident guess, never a hazard waved through.
+
+    Out-of-distribution or disagreeing ensembles abstain to review. A hazardous document (or passage) is never
+    published, whatever its safety score. Work with no capability or hazard content publishes without a review.
+    """
+    hazardous = hazard >= policy.hazard or (max_passage_hazard is not None and max_passage_hazard >= policy.passage_hazard)
+    decision = _base_tier(
+        policy, safety=safety, capabilities=capabilities, hazard=hazard, std=max(safety_std, capabilities_std, hazard_std),
+        differential=differential, labelled_similarity=labelled_similarity, max_passage_capabilities=max_passage_capabilities,
+        hazardous=hazardous,
+    )
+    if hazardous:
+        return TierDecision(REVIEW if decision.tier == PUBLISH else decision.tier, ["misuse-hazard", *decision.reasons])
+    return decision
+
+
+def _base_tier(
+    policy: TierPolicy, *, safety: float, capabilities: float, hazard: float, std: float, differential: float,
+    labelled_similarity: float, max_passage_capabilities: float | None, hazardous: bool,
+) -> TierDecision:
     reasons: list[str] = []
     if labelled_similarity < policy.min_labelled_similarity:
         reasons.append("out-of-distribution")
-    if max(safety_std, capabilities_std) > policy.max_std:
+    if std > policy.max_std:
         reasons.append("uncertain")
     if reasons:
         return TierDecision(REVIEW, reasons)
+    passage_heavy = max_passage_capabilities is not None and max_passage_capabilities >= policy.passage_capabilities
     if differential >= policy.publish_margin and safety >= policy.min_relevance and capabilities < policy.max_other_axis:
-        if max_passage_capabilities is not None and max_passage_capabilities >= policy.passage_capabilities:
+        if passage_heavy:
             return TierDecision(REVIEW, ["capability-passage"])
         return TierDecision(PUBLISH, ["safety-dominant"])
     if differential <= -policy.restrict_margin and capabilities >= policy.min_relevance and safety < policy.max_other_axis:
         return TierDecision(RESTRICT, ["capability-dominant"])
+    if capabilities < policy.no_capability and hazard < policy.no_capability and not passage_heavy and not hazardous:
+        return TierDecision(PUBLISH, ["no-capability-content"])
     if safety >= policy.min_relevance and capabilities >= policy.min_relevance:
         return TierDecision(REVIEW, ["dual-use"])
     if safety < policy.min_relevance and capabilities < policy.min_relevance:

@@ -13,7 +13,7 @@ from pathlib import Path
 from corpus.records import parse_arxiv_id
 from triage.policy import PUBLISH, RESTRICT, REVIEW
 from triage.scores_file import read_scores
-from triage.seed import load_taxonomy
+from triage.seed import area_side
 
 TIER_ORDER = (RESTRICT, REVIEW, PUBLISH)
 TIER_COLOURS = {PUBLISH: "#2e7d32", REVIEW: "#e0a800", RESTRICT: "#c62828"}
@@ -27,7 +27,7 @@ h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem;bor
 .tier b{display:block;font-size:1.6rem}table{border-collapse:collapse;width:100%;margin:.5rem 0}
 th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #eee;vertical-align:top}th{background:#f6f6f6}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}.bar{background:#5c6bc0;height:.7rem;border-radius:2px}
-.bar.capabilities{background:#ef6c00}img{max-width:100%;height:auto}a{color:#1a4fa0}
+.bar.capabilities{background:#ef6c00}.bar.societal{background:#7e57c2}img{max-width:100%;height:auto}a{color:#1a4fa0}
 """
 
 
@@ -122,7 +122,7 @@ def _paper_table(frame, limit: int) -> str:
         rows.append(
             "<tr>"
             f"<td>{_link(row.url, _text(row.title))}<br><span class=muted>{escape(_text(row.arxiv_id) or _text(row.id))}</span></td>"
-            f'<td class="num">{row.safety:.2f}</td><td class="num">{row.capabilities:.2f}</td>'
+            f'<td class="num">{row.safety:.2f}</td><td class="num">{row.capabilities:.2f}</td><td class="num">{_number(getattr(row, "hazard", None))}</td>'
             f'<td class="num">{row.differential:+.1f}</td>'
             f"<td>{escape(', '.join(row.reasons))}</td><td>{escape(', '.join(row.top_areas))}</td>"
             f"<td>{_prior(row.prior_id, row.prior_similarity)}</td>"
@@ -130,9 +130,21 @@ def _paper_table(frame, limit: int) -> str:
         )
     shown = f'<p class="muted">Showing {limit} of {len(frame)}.</p>' if len(frame) > limit else ""
     return (
-        "<table><thead><tr><th>Paper</th><th>Safety</th><th>Capab.</th><th>Diff.</th><th>Reasons</th><th>Areas</th>"
+        "<table><thead><tr><th>Paper</th><th>Safety</th><th>Capab.</th><th>Hazard</th><th>Diff.</th><th>Reasons</th><th>Areas</th>"
         "<th>Nearest prior work</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>" + shown
     )
+
+
+def _number(value) -> str:
+    return f"{value:.2f}" if isinstance(value, (int, float)) and value == value else ""
+
+
+def _hazard_flagged(frame):
+    """Papers whose tier reasons include misuse-hazard (files from before the hazard axis have none)."""
+    if "hazard" not in frame.columns:
+        return frame.iloc[0:0]
+    flagged = frame[frame["reasons"].map(lambda reasons: "misuse-hazard" in reasons)]
+    return flagged.sort_values("hazard", ascending=False)
 
 
 def _area_table(frame) -> str:
@@ -142,8 +154,7 @@ def _area_table(frame) -> str:
             counts[area] = counts.get(area, 0) + 1
     if not counts:
         return '<p class="muted">No paper scored above the sub-area threshold.</p>'
-    taxonomy = load_taxonomy()
-    side = {**{a: "safety" for a in taxonomy["safety"]}, **{a: "capabilities" for a in taxonomy["capabilities"]}}
+    side = area_side()
     most = max(counts.values())
     rows = "".join(
         f"<tr><td>{escape(area)}</td><td>{escape(side.get(area, ''))}</td><td class=num>{n}</td>"
@@ -165,6 +176,7 @@ def render_html(frame, *, title: str) -> str:
     restricted = by_capabilities[by_capabilities["tier"] == RESTRICT]
     review = by_capabilities[by_capabilities["tier"] == REVIEW]
     safest = frame[frame["tier"] == PUBLISH].sort_values("safety", ascending=False)
+    hazardous = _hazard_flagged(frame)
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -176,6 +188,8 @@ def render_html(frame, *, title: str) -> str:
 <h2>Score distribution</h2>
 <img alt="Scatter of P(safety) against P(capabilities), coloured by tier" src="data:image/png;base64,{plot}">
 <h2>Sub-areas</h2>{_area_table(frame)}
+<h2>Misuse hazard ({len(hazardous)})</h2>
+<p class="muted">The text may hand over a working attack, exploit or uplift: never published without review. Highest hazard first.</p>{_paper_table(hazardous, FLAGGED_ROWS)}
 <h2>Restrict ({len(restricted)})</h2>
 <p class="muted">Capability-dominant: read before publishing. Highest capability relevance first.</p>{_paper_table(restricted, FLAGGED_ROWS)}
 <h2>Review ({len(review)})</h2>

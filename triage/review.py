@@ -164,7 +164,7 @@ class ReviewSession:
             decision = reviews.append_decision(
                 store, session_id=self.session_id, item_id=item.id, reviewer=reviewer, state=state, rationale=rationale,
                 checklist=(checklist or Checklist()).to_dict(), probe_version=shown.probe_version if shown else None,
-                embedder_id=shown.score.embedder_id if shown else None, scores=shown.shown() if shown else {},
+                embedder_id=shown.document.embedder_id if shown else None, scores=shown.shown() if shown else {},
                 content_hash=item.content_hash,
             )
             self._refresh_label(store, item)
@@ -219,7 +219,7 @@ class ReviewSession:
             index, _ = synced_index(self.workspace, store, embedder, reporter)
             for item in items:
                 document = score_one(store, probe, index, embedder, self._score_input(store, item), policy, reporter=reporter)
-                scored = ItemScore(score=document, prior=_prior_details(store, document.similar), scored_at=reviews.now())
+                scored = ItemScore(document=document, prior=_prior_details(store, document.similar), scored_at=reviews.now())
                 reviews.put_score(store, item.id, probe_version=document.probe_version, embedder_id=document.embedder_id, score=scored.to_dict())
                 results[item.id] = scored
                 if on_item is not None:

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corpus.reviews import DecisionRow, ItemRow
+from corpus.scores import SCORE_FLOATS
 from triage.errors import UsageError
 from triage.review_records import Checklist, effective_decisions
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl"}
-SCORE_COLUMNS = ("safety", "safety_std", "capabilities", "capabilities_std", "differential", "tier")
+SCORE_COLUMNS = (*SCORE_FLOATS, "tier")
 CHECKLIST_COLUMNS = tuple(Checklist().to_dict())
 COLUMNS = (
     "decision_id", "session", "item_id", "item", "title", "reviewer", "decided_at", "state", "in_force", "reverses",

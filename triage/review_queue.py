@@ -15,20 +15,25 @@ STATE_FILTERS = (PENDING, DECIDED, *STATES)
 
 
 def uncertainty(entry: QueueItem) -> float:
-    """The larger ensemble spread of the two axes; far-from-training items count as more uncertain still."""
+    """The largest ensemble spread of the axes; far-from-training items count as more uncertain still."""
     if entry.score is None:
         return -1.0
-    s = entry.score.score
-    return max(s.safety_std, s.capabilities_std) + (1.0 if "out-of-distribution" in s.reasons else 0.0)
+    s = entry.score.scores
+    return max(s.safety_std, s.capabilities_std, s.hazard_std or 0.0) + (1.0 if "out-of-distribution" in s.reasons else 0.0)
+
+
+def _risk(entry: QueueItem) -> float:
+    s = entry.score.scores if entry.score else None
+    return max(s.capabilities, s.hazard or 0.0) if s else 0.0
 
 
 def sort_queue(entries: Sequence[QueueItem], by: str) -> list[QueueItem]:
-    """risk: most capability-relevant first; uncertainty: most uncertain first (active learning); date: newest first.
+    """risk: most capability-relevant or hazardous first; uncertainty: most uncertain first (active learning); date: newest first.
 
     Unscored items go last for risk and uncertainty, in queue order.
     """
     if by == RISK:
-        return sorted(entries, key=lambda e: (e.score is None, -(e.score.score.capabilities if e.score else 0), e.item.position))
+        return sorted(entries, key=lambda e: (e.score is None, -_risk(e), e.item.position))
     if by == UNCERTAINTY:
         return sorted(entries, key=lambda e: (e.score is None, -uncertainty(e), e.item.position))
     if by == DATE:

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Iterable
 
 from corpus.reviews import DecisionRow, ItemRow
+from corpus.scores import ScoreRecord
 from triage.errors import UsageError
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ class Checklist:
     novelty_vs_public: bool = False
     dual_use_hazard: bool = False
     safety_benefit: bool = False
+    responsible_disclosure: bool = False  # affected parties told, attack artefacts withheld (for hazardous work)
     suggested_redactions: str = ""
 
     def to_dict(self) -> dict:
@@ -59,42 +61,37 @@ class PriorDetail:
 
 @dataclass
 class ItemScore:
-    """An item's scores from one probe version, and its similar prior work with summaries."""
+    """An item's scored document from one probe version, and its similar prior work with summaries."""
 
-    score: "DocumentScore"
+    document: "DocumentScore"
     prior: list[PriorDetail]
     scored_at: str
 
     @property
     def probe_version(self) -> str:
-        return self.score.probe_version
+        return self.document.probe_version
+
+    @property
+    def scores(self) -> ScoreRecord:
+        return self.document.scores
 
     def shown(self) -> dict:
-        """What the reviewer saw, recorded with a decision: the numbers, the tier and why, and the probe."""
-        s = self.score
-        return {
-            "safety": s.safety, "safety_std": s.safety_std, "capabilities": s.capabilities,
-            "capabilities_std": s.capabilities_std, "differential": s.differential, "tier": s.tier,
-            "reasons": list(s.reasons), "areas": [a.area for a in s.areas], "probe_version": s.probe_version,
-            "embedder_id": s.embedder_id, "scored_at": self.scored_at,
-        }
+        """What the reviewer saw, recorded with a decision: the score record, and the probe that made it."""
+        d = self.document
+        return {**d.scores.to_row(), "probe_version": d.probe_version, "embedder_id": d.embedder_id, "scored_at": self.scored_at}
 
     def to_dict(self) -> dict:
-        return {"score": self.score.to_dict(), "prior": [asdict(p) for p in self.prior], "scored_at": self.scored_at}
+        return {"score": self.document.to_dict(), "prior": [asdict(p) for p in self.prior], "scored_at": self.scored_at}
 
     @classmethod
     def from_dict(cls, raw: dict) -> "ItemScore | None":
         """The stored form back, or None when it was written by a version whose score fields differ."""
-        from triage.scoring import AreaScore, DocumentScore, LabelledExample, PassageScore, PriorWork
+        from triage.scoring import DocumentScore
 
         try:
-            body = dict(raw["score"])
-            body["areas"] = [AreaScore(**a) for a in body["areas"]]
-            body["passages"] = [PassageScore(**p) for p in body["passages"]]
-            body["similar"] = [PriorWork(**p) for p in body["similar"]]
-            body["nearest_labelled"] = [LabelledExample(**e) for e in body["nearest_labelled"]]
-            return cls(score=DocumentScore(**body), prior=[PriorDetail(**p) for p in raw["prior"]], scored_at=raw["scored_at"])
-        except (KeyError, TypeError):
+            document = DocumentScore.from_dict(raw["score"])
+            return cls(document=document, prior=[PriorDetail(**p) for p in raw["prior"]], scored_at=raw["scored_at"])
+        except (KeyError, TypeError, ValueError):
             return None  # a stale cache entry: the next scoring run replaces it
 
 
@@ -121,7 +118,7 @@ class QueueItem:
 
     @property
     def tier(self) -> str | None:
-        return self.score.score.tier if self.score else None
+        return self.score.scores.tier if self.score else None
 
 
 def effective_decisions(log: Iterable[DecisionRow]) -> dict[tuple[int, str], DecisionRow]:

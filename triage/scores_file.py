@@ -8,16 +8,16 @@ from pathlib import Path
 from typing import Iterable
 
 from corpus.errors import InputError
+from corpus.scores import SCORE_FLOATS
 
 SUFFIXES = (".parquet", ".csv", ".jsonl")
-# The order of the file's columns; docs/BATCH.md describes each.
+# The order of the file's columns; docs/BATCH.md describes each. The score columns come from the one score record.
 COLUMNS = (
     "id", "arxiv_id", "title", "authors", "categories", "published", "url",
-    "safety", "safety_std", "capabilities", "capabilities_std", "differential", "tier", "reasons", "top_areas",
-    "prior_id", "prior_similarity",
+    *SCORE_FLOATS, "tier", "reasons", "top_areas", "prior_id", "prior_similarity",
 )
 LIST_COLUMNS = ("authors", "categories", "reasons", "top_areas")
-FLOAT_COLUMNS = ("safety", "safety_std", "capabilities", "capabilities_std", "differential", "prior_similarity")
+FLOAT_COLUMNS = (*SCORE_FLOATS, "prior_similarity")
 # CSV has no lists; their items are joined with this and split again on reading.
 CSV_LIST_SEPARATOR = "; "
 

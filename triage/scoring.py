@@ -1,11 +1,9 @@
-"""Scoring documents: calibrated safety and capability probabilities, a tier, and the evidence behind it."""
+"""Scoring drafts, texts and papers: reading them, finding their evidence, and assessing them on the one scoring path."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-
-import numpy as np
 
 from corpus.errors import InputError
 from corpus.limits import DEFAULT_LIMITS, ReadLimits
@@ -13,22 +11,19 @@ from corpus.passages import split_passages
 from corpus.readers.arxiv_api import ArxivSettings
 from corpus.readers.drafts import read_document
 from corpus.records import Passage, content_hash
+from corpus.scores import SCORE_COLUMNS, ScoreRecord
 from corpus.store import Store
 from models.embedders import Embedder
-from models.probes import CAPABILITIES, SAFETY, ProbeSet
+from models.probes import ProbeSet
+from triage.assessment import AreaScore, PassageScore, PassageSet, assess, mean_vector
 from triage.embedding import embed_texts
 from triage.index import PaperIndex
 from triage.library import open_store, synced_index
-from triage.policy import POLICY_FILE, TierPolicy, decide_tier
+from triage.policy import POLICY_FILE, TierPolicy
 from triage.probe_registry import current_probe
 from triage.progress import Reporter
-from triage.seed import load_taxonomy
 from triage.similar import _paper_for_arxiv_id, neighbours
 from triage.workspace import Workspace
-
-TOP_PASSAGES = 3
-AREA_MIN_PROBABILITY = 0.35
-MAX_AREAS = 3
 
 
 @dataclass
@@ -41,23 +36,6 @@ class ScoreInput:
     passages: list[Passage]
     kind: str  # "draft", "text" or "paper"
     exclude_row: int | None = None  # the paper's own row in the index, kept out of its prior work
-
-
-@dataclass
-class PassageScore:
-    start: int
-    end: int
-    text: str
-    safety: float
-    capabilities: float
-    drives: list[str] = field(default_factory=list)  # which axis this passage is a top driver of
-
-
-@dataclass
-class AreaScore:
-    area: str
-    probability: float
-    side: str
 
 
 @dataclass
@@ -76,21 +54,16 @@ class LabelledExample:
     safety: int | None
     capabilities: int | None
     areas: list[str]
+    hazard: int | None = None
 
 
 @dataclass
 class DocumentScore:
-    """Everything `triage score` reports for one document. `differential` = logit P(safety) - logit P(capabilities)."""
+    """Everything `triage score` reports for one document: its score record, and the evidence behind it."""
 
     id: str
     title: str
-    safety: float
-    safety_std: float
-    capabilities: float
-    capabilities_std: float
-    differential: float
-    tier: str
-    reasons: list[str]
+    scores: ScoreRecord
     areas: list[AreaScore]
     passages: list[PassageScore]
     similar: list[PriorWork]
@@ -102,7 +75,23 @@ class DocumentScore:
     kind: str
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Flat, as `triage score --format json` prints it: the record's fields at the top, areas with probabilities."""
+        body = asdict(self)
+        record = body.pop("scores")
+        record.pop("areas")
+        return {"id": body.pop("id"), "title": body.pop("title"), **record, **body}
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> "DocumentScore":
+        body = dict(raw)
+        names = [a["area"] for a in body["areas"]]
+        scores = ScoreRecord.from_row({**{k: body.pop(k) for k in SCORE_COLUMNS if k in body and k != "areas"}, "areas": names})
+        return cls(
+            id=body["id"], title=body["title"], scores=scores, areas=[AreaScore(**a) for a in body["areas"]],
+            passages=[PassageScore(**p) for p in body["passages"]], similar=[PriorWork(**p) for p in body["similar"]],
+            nearest_labelled=[LabelledExample(**e) for e in body["nearest_labelled"]], notes=list(body["notes"]),
+            probe_version=body["probe_version"], embedder_id=body["embedder_id"], content_hash=body["content_hash"], kind=body["kind"],
+        )
 
 
 def inputs_from_text(text: str, title: str | None = None) -> ScoreInput:
@@ -130,59 +119,6 @@ def _inputs_from_arxiv(store: Store, arxiv_id: str, settings: ArxivSettings | No
     )
 
 
-def _area_side() -> dict[str, str]:
-    taxonomy = load_taxonomy()
-    return {**{a: SAFETY for a in taxonomy["safety"]}, **{a: CAPABILITIES for a in taxonomy["capabilities"]}}
-
-
-def score_vectors(probe: ProbeSet, doc_vectors: np.ndarray) -> dict[str, np.ndarray]:
-    """Vectorised core for many documents: probabilities, spreads, differential and labelled similarity."""
-    prediction = probe.predict(doc_vectors)
-    s, c = probe.head(SAFETY), probe.head(CAPABILITIES)
-    _, labelled_sims = probe.nearest_labelled(doc_vectors, k=1)
-    return {
-        "safety": prediction.mean[:, s],
-        "safety_std": prediction.std[:, s],
-        "capabilities": prediction.mean[:, c],
-        "capabilities_std": prediction.std[:, c],
-        "differential": prediction.logit[:, s] - prediction.logit[:, c],
-        "labelled_similarity": labelled_sims[:, 0],
-        "areas": prediction.mean[:, 2:],
-    }
-
-
-def top_areas(probe: ProbeSet, area_probabilities: np.ndarray) -> list[AreaScore]:
-    side = _area_side()
-    order = np.argsort(-area_probabilities)[:MAX_AREAS]
-    names = probe.area_names
-    return [
-        AreaScore(area=names[i], probability=round(float(area_probabilities[i]), 4), side=side.get(names[i], ""))
-        for i in order
-        if area_probabilities[i] >= AREA_MIN_PROBABILITY
-    ]
-
-
-def _passage_scores(probe: ProbeSet, item: ScoreInput, vectors: np.ndarray, doc_logits: dict[str, float]) -> list[PassageScore]:
-    """Passages that push an axis up: log-odds above the whole document's, the top three per axis, in text order."""
-    if len(item.passages) < 2:
-        return []
-    prediction = probe.predict(vectors)
-    s, c = probe.head(SAFETY), probe.head(CAPABILITIES)
-    drives: dict[int, list[str]] = {}
-    for axis, column in ((CAPABILITIES, c), (SAFETY, s)):
-        lift = prediction.logit[:, column] - doc_logits[axis]
-        for i in np.argsort(-lift)[:TOP_PASSAGES]:
-            if lift[i] > 0:
-                drives.setdefault(int(i), []).append(axis)
-    return [
-        PassageScore(
-            start=item.passages[i].start, end=item.passages[i].end, text=item.passages[i].text,
-            safety=round(float(prediction.mean[i, s]), 4), capabilities=round(float(prediction.mean[i, c]), 4), drives=drives[i],
-        )
-        for i in sorted(drives)
-    ]
-
-
 def score_one(
     store: Store, probe: ProbeSet, index: PaperIndex, embedder: Embedder, item: ScoreInput, policy: TierPolicy,
     *, k_similar: int = 5, reporter: Reporter | None = None,
@@ -190,47 +126,27 @@ def score_one(
     """Score a document as a whole (mean of its passage vectors) and passage by passage, with its evidence."""
     texts = [p.text for p in item.passages] or [item.text]
     vectors, _ = embed_texts(store, embedder, texts, reporter=reporter, label="embedding passages")
-    mean = vectors.mean(axis=0)
-    doc_vector = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)[None, :]
-    core = score_vectors(probe, doc_vector)
-    logit = lambda p: float(np.log(p / (1 - p)))  # noqa: E731
-    doc_logits = {SAFETY: logit(float(core["safety"][0])), CAPABILITIES: logit(float(core["capabilities"][0]))}
-    passages = _passage_scores(probe, item, vectors, doc_logits)
-    max_passage_cap = max((p.capabilities for p in passages), default=None)
-    decision = decide_tier(
-        policy, safety=float(core["safety"][0]), capabilities=float(core["capabilities"][0]),
-        safety_std=float(core["safety_std"][0]), capabilities_std=float(core["capabilities_std"][0]),
-        differential=float(core["differential"][0]), labelled_similarity=float(core["labelled_similarity"][0]),
-        max_passage_capabilities=max_passage_cap,
-    )
+    doc_vector = mean_vector(vectors)
     exclude = {item.exclude_row} if item.exclude_row is not None else set()
-    hits = neighbours(store, index, doc_vector[0], k_similar, exclude=exclude)
+    hits = neighbours(store, index, doc_vector, k_similar, exclude=exclude)
     similar = [PriorWork(id=h.arxiv_id or h.id, title=h.title, similarity=h.similarity, year=h.year, url=h.url) for h in hits]
-    labelled_idx, labelled_sim = probe.nearest_labelled(doc_vector, k=3)
+    result = assess(
+        probe, policy, doc_vector[None, :], prior=[(similar[0].id, similar[0].similarity) if similar else None],
+        passages=[PassageSet(item.passages, vectors) if item.passages else None],
+    )[0]
+    labelled_idx, labelled_sim = probe.nearest_labelled(doc_vector[None, :], k=3)
     nearest = [
         LabelledExample(
             title=probe.anchor_info[i]["title"], similarity=round(float(sim), 4), safety=probe.anchor_info[i]["safety"],
             capabilities=probe.anchor_info[i]["capabilities"], areas=probe.anchor_info[i]["areas"],
+            hazard=probe.anchor_info[i].get("hazard"),
         )
         for i, sim in zip(labelled_idx[0], labelled_sim[0])
     ]
-    reasons, notes = list(decision.reasons), []
-    if similar and similar[0].similarity >= policy.public_work_similarity:
-        reasons.append("similar-public-work")
-        notes.append(
-            f"closely matches public work {similar[0].id} ({similar[0].similarity:.2f}); what is already public carries less marginal risk"
-        )
-    if "out-of-distribution" in reasons:
-        notes.append(f"far from every labelled example (nearest similarity {float(core['labelled_similarity'][0]):.2f}); the scores are a guess")
-    if "capability-passage" in reasons:
-        notes.append(f"one passage scores {max_passage_cap:.2f} on capabilities; read it before publishing")
     return DocumentScore(
-        id=item.id, title=item.title,
-        safety=round(float(core["safety"][0]), 4), safety_std=round(float(core["safety_std"][0]), 4),
-        capabilities=round(float(core["capabilities"][0]), 4), capabilities_std=round(float(core["capabilities_std"][0]), 4),
-        differential=round(float(core["differential"][0]), 4), tier=decision.tier, reasons=reasons,
-        areas=top_areas(probe, core["areas"][0]), passages=passages, similar=similar, nearest_labelled=nearest, notes=notes,
-        probe_version=probe.version, embedder_id=embedder.model_id, content_hash=content_hash(item.text), kind=item.kind,
+        id=item.id, title=item.title, scores=result.scores, areas=result.areas, passages=result.passages, similar=similar,
+        nearest_labelled=nearest, notes=result.notes, probe_version=probe.version, embedder_id=embedder.model_id,
+        content_hash=content_hash(item.text), kind=item.kind,
     )
 
 

@@ -27,10 +27,11 @@ class SeedItem:
     safety: int
     capabilities: int
     areas: tuple[str, ...] = field(default_factory=tuple)
+    hazard: int | None = None  # None: not judged (older attack-adjacent items), so it does not train the hazard head
 
     def to_label(self) -> LabelledText:
         return LabelledText(
-            text=self.to_paper().embedding_text(), safety=self.safety, capabilities=self.capabilities,
+            text=self.to_paper().embedding_text(), safety=self.safety, capabilities=self.capabilities, hazard=self.hazard,
             areas=list(self.areas), title=self.title, source=SEED_SOURCE,
         )
 
@@ -59,21 +60,32 @@ def load_seed() -> tuple[SeedItem, ...]:
                 SeedItem(
                     title=raw["title"], summary=raw["summary"], year=raw.get("year"), arxiv_id=raw.get("arxiv_id"),
                     safety=int(raw["safety"]), capabilities=int(raw["capabilities"]), areas=tuple(raw.get("areas", ())),
+                    hazard=None if raw.get("hazard") is None else int(raw["hazard"]),
                 )
             )
     return tuple(items)
 
 
+# The groups of areas in taxonomy.json; docs/TAXONOMY.md is the written guide behind them.
+AREA_GROUPS = ("safety", "capabilities", "societal")
+
+
 @cache
 def load_taxonomy() -> dict:
-    """{"safety": {area: description}, "capabilities": {area: description}}."""
+    """{"axes": {...}, "safety": {area: description}, "capabilities": {...}, "societal": {...}}."""
     return json.loads(_data_text(TAXONOMY_FILE))
 
 
 def taxonomy_areas() -> list[str]:
-    """Every sub-area, safety areas first, in the taxonomy file's order."""
+    """Every sub-area, safety areas first, then capabilities and societal, in the taxonomy file's order."""
     taxonomy = load_taxonomy()
-    return [*taxonomy["safety"], *taxonomy["capabilities"]]
+    return [area for group in AREA_GROUPS for area in taxonomy[group]]
+
+
+def area_side() -> dict[str, str]:
+    """Which group each area belongs to: "safety", "capabilities" or "societal"."""
+    taxonomy = load_taxonomy()
+    return {area: group for group in AREA_GROUPS for area in taxonomy[group]}
 
 
 def seed_version() -> str:

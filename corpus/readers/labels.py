@@ -1,4 +1,4 @@
-"""Training labels from CSV or JSONL: a text (or title + abstract) with safety, capabilities and area columns."""
+"""Training labels from CSV or JSONL: a text (or title + abstract) with safety, capabilities, hazard and area columns."""
 
 from __future__ import annotations
 
@@ -42,9 +42,9 @@ def label_from_row(row: Mapping[str, Any], source: str) -> LabelledText:
     text = f"{title}. {body}" if title and body else (body or title)
     if not text:
         raise _BadRow("no text, abstract or title")
-    safety, capabilities = _flag(row, "safety"), _flag(row, "capabilities")
-    if safety is None and capabilities is None:
-        raise _BadRow("neither a safety nor a capabilities label")
+    safety, capabilities, hazard = _flag(row, "safety"), _flag(row, "capabilities"), _flag(row, "hazard")
+    if safety is None and capabilities is None and hazard is None:
+        raise _BadRow("no safety, capabilities or hazard label")
     raw_areas = row.get("area", row.get("areas"))
     if isinstance(raw_areas, list):
         areas = [collapse(text_of(a)).lower() for a in raw_areas if text_of(a).strip()]
@@ -52,7 +52,7 @@ def label_from_row(row: Mapping[str, Any], source: str) -> LabelledText:
         areas = None
     else:
         areas = [a.strip().lower() for a in _AREA_SEPARATORS.split(text_of(raw_areas)) if a.strip()]
-    return LabelledText(text=text, safety=safety, capabilities=capabilities, areas=areas, title=title, source=source)
+    return LabelledText(text=text, safety=safety, capabilities=capabilities, areas=areas, title=title, source=source, hazard=hazard)
 
 
 def read_labels(

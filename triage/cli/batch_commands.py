@@ -71,8 +71,8 @@ def batch(
 def _ranked_rows(papers) -> list[dict]:
     return [
         {
-            "tier": p.tier, "capab.": p.capabilities, "safety": p.safety, "diff": round(p.differential, 1),
-            "id": p.arxiv_id or p.id, "title": p.title,
+            "tier": p.scores.tier, "capab.": p.scores.capabilities, "safety": p.scores.safety,
+            "hazard": p.scores.hazard, "diff": round(p.scores.differential, 1), "id": p.arxiv_id or p.id, "title": p.title,
         }
         for p in papers
     ]
@@ -99,6 +99,7 @@ def _show_batch(report, fmt: OutputFormat) -> None:
     if report.top_capabilities:
         render(_ranked_rows(report.top_capabilities), fmt, title="Top 10 by capability risk, P(capabilities)")
         render(_ranked_rows(report.top_safety), fmt, title="Top 10 by safety relevance, P(safety)")
+        render(_ranked_rows(report.top_hazard), fmt, title="Top 10 by misuse hazard, P(hazard)")
     if report.issues:
         listed = [{"record": f"{i.source}:{i.record}", "issue": i.message} for i in report.issues[:LISTED_ISSUES]]
         more = report.issue_count - len(listed)

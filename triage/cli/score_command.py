@@ -1,4 +1,4 @@
-"""`triage score`: safety and capability scores, a tier, and the evidence, for drafts, texts or arXiv papers."""
+"""`triage score`: safety, capability and misuse-hazard scores, a tier, and the evidence, for drafts, texts or arXiv papers."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from triage.cli import FORMAT_OPTION, app, options
 from triage.cli.limits_options import MAX_FILE_MB, MAX_PASSAGES, read_limits
 from triage.cli.output import OutputFormat, render
 
-COLUMNS = ["id", "tier", "safety", "safety_std", "capabilities", "capabilities_std", "differential", "areas", "reasons", "title"]
+COLUMN_HEAD = ["id", "title"]  # then the score record's columns
 
 
 @app.command(
@@ -38,7 +38,8 @@ def score(
     max_passages: Optional[int] = MAX_PASSAGES,
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
-    """Score how much work advances AI safety versus capabilities, and which tier it falls in."""
+    """Score how much work advances AI safety and capabilities, how much misuse hazard it carries, and its tier."""
+    from triage.assessment import SCORE_COLUMNS
     from triage.policy import POLICY_FILE, TierPolicy
     from triage.scoring import score_documents
 
@@ -59,15 +60,16 @@ def score(
     if fmt is OutputFormat.table:
         rows = [
             {
-                "tier": r.tier, "safety": f"{r.safety:.2f}±{r.safety_std:.2f}", "capab.": f"{r.capabilities:.2f}±{r.capabilities_std:.2f}",
-                "diff": f"{r.differential:+.1f}", "areas": ", ".join(a.area for a in r.areas[:2]), "title": r.title, "reasons": ", ".join(r.reasons),
+                "tier": s.tier, "safety": f"{s.safety:.2f}±{s.safety_std:.2f}", "capab.": f"{s.capabilities:.2f}±{s.capabilities_std:.2f}",
+                "hazard": f"{s.hazard:.2f}±{s.hazard_std:.2f}", "diff": f"{s.differential:+.1f}",
+                "areas": ", ".join(a.area for a in r.areas[:2]), "title": r.title, "reasons": ", ".join(s.reasons),
             }
-            for r in results
+            for r, s in ((r, r.scores) for r in results)
         ]
         render(rows, fmt, title=f"Scores (probe {results[0].probe_version}; diff = logit S - logit C)")
         return
-    rows = [{**{c: getattr(r, c) for c in COLUMNS if c != "areas"}, "areas": [a.area for a in r.areas]} for r in results]
-    render(rows, fmt, columns=COLUMNS, payload=[r.to_dict() for r in results])
+    rows = [{"id": r.id, "title": r.title, **r.scores.to_row()} for r in results]
+    render(rows, fmt, columns=[*COLUMN_HEAD, *SCORE_COLUMNS], payload=[r.to_dict() for r in results])
 
 
 def _explain(results) -> None:
@@ -76,15 +78,17 @@ def _explain(results) -> None:
 
     console = Console()
     for r in results:
+        s = r.scores
         lines = [
-            f"[bold]{r.tier.upper()}[/]  reasons: {', '.join(r.reasons)}",
-            f"safety {r.safety:.3f} ± {r.safety_std:.3f}   capabilities {r.capabilities:.3f} ± {r.capabilities_std:.3f}   differential {r.differential:+.2f}",
+            f"[bold]{s.tier.upper()}[/]  reasons: {', '.join(s.reasons)}",
+            f"safety {s.safety:.3f} ± {s.safety_std:.3f}   capabilities {s.capabilities:.3f} ± {s.capabilities_std:.3f}   "
+            f"hazard {s.hazard:.3f} ± {s.hazard_std:.3f}   differential {s.differential:+.2f}",
             "areas: " + (", ".join(f"{a.area} {a.probability:.2f}" for a in r.areas) or "none above threshold"),
         ]
         lines += [f"[yellow]note:[/] {n}" for n in r.notes]
         for p in r.passages:
             excerpt = " ".join(p.text.split())[:160]
-            lines.append(f"[cyan]chars {p.start}-{p.end}[/] pushes {'+'.join(p.drives)} (S {p.safety:.2f}, C {p.capabilities:.2f}): {excerpt}…")
-        lines.append("nearest labelled: " + "; ".join(f"{e.title[:50]} ({e.similarity:.2f}, S={e.safety} C={e.capabilities})" for e in r.nearest_labelled))
+            lines.append(f"[cyan]chars {p.start}-{p.end}[/] pushes {'+'.join(p.drives)} (S {p.safety:.2f}, C {p.capabilities:.2f}, H {p.hazard:.2f}): {excerpt}…")
+        lines.append("nearest labelled: " + "; ".join(f"{e.title[:50]} ({e.similarity:.2f}, S={e.safety} C={e.capabilities} H={e.hazard})" for e in r.nearest_labelled))
         lines.append("prior work: " + "; ".join(f"{s.id} {s.title[:50]} ({s.similarity:.2f})" for s in r.similar))
         console.print(Panel("\n".join(lines), title=f"{r.id}  {r.title[:60]}", title_align="left", subtitle=f"probe {r.probe_version}"))

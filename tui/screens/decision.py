@@ -18,6 +18,7 @@ CHECKS = (
     ("novelty_vs_public", "novel vs public work"),
     ("dual_use_hazard", "dual-use hazard"),
     ("safety_benefit", "safety benefit"),
+    ("responsible_disclosure", "responsible disclosure: affected parties told, attack artefacts withheld"),
 )
 SAVE, CANCEL = "save", "cancel"
 

@@ -139,7 +139,7 @@ class MainScreen(Screen):
         if text is None:
             self.review_app.load_text(entry.id)
             return
-        passages = [(p.start, p.end, list(p.drives)) for p in entry.score.score.passages] if entry.score else []
+        passages = [(p.start, p.end, list(p.drives)) for p in entry.score.document.passages] if entry.score else []
         text_pane.show(text.text, passages)
         self._shown_text = key
 

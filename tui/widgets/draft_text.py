@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from models.probes import CAPABILITIES, SAFETY
+from models.probes import CAPABILITIES, HAZARD, SAFETY
 
 # A line break inside a paragraph; a Markdown heading or list line keeps its own line.
 _SINGLE_NEWLINE = re.compile(r"(?<!\n)\n(?![\n#*\-+>]|\d+\.)")
@@ -47,6 +47,7 @@ class DraftText(VerticalScroll):
     DraftText > .-capabilities { background: $error-muted; }
     DraftText > .-safety { background: $success-muted; }
     DraftText > .-both { background: $warning-muted; }
+    DraftText > .-hazard { background: $warning-muted; text-style: underline; }
     DraftText > .-current { text-style: bold; border-left: thick $accent; }
     """
 
@@ -66,7 +67,11 @@ class DraftText(VerticalScroll):
             piece = text[segment.start : segment.end]
             if not piece.strip() and not segment.axes:
                 continue
-            kind = "-both" if len(segment.axes) > 1 else (f"-{next(iter(segment.axes))}" if segment.axes else "")
+            # A hazardous passage is marked as such whatever else it drives: it is what a reviewer must find first.
+            if HAZARD in segment.axes:
+                kind = "-hazard"
+            else:
+                kind = "-both" if len(segment.axes) > 1 else (f"-{next(iter(segment.axes))}" if segment.axes else "")
             widget = Static(reflow(piece.strip("\n")), markup=False, classes=kind)
             widgets.append(widget)
             for i, (s, e, _) in enumerate(ordered):
@@ -77,8 +82,9 @@ class DraftText(VerticalScroll):
         self._anchors = [cover[0] for cover in self._covers]
         self.mount_all(widgets)
         self.scroll_home(animate=False)
-        count = {axis: sum(1 for *_, d in ordered if axis in d) for axis in (CAPABILITIES, SAFETY)}
-        self.border_title = f"text · {count[CAPABILITIES]} capability, {count[SAFETY]} safety passages · n/p"
+        count = {axis: sum(1 for *_, d in ordered if axis in d) for axis in (HAZARD, CAPABILITIES, SAFETY)}
+        hazard = f"{count[HAZARD]} hazard, " if count[HAZARD] else ""
+        self.border_title = f"text · {hazard}{count[CAPABILITIES]} capability, {count[SAFETY]} safety passages · n/p"
 
     def jump(self, step: int) -> int | None:
         """Move to the next (`step` 1) or previous (-1) passage, wrapping; returns its index, or None if there are none."""

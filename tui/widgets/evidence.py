@@ -37,6 +37,7 @@ class Evidence(Vertical):
     def compose(self) -> ComposeResult:
         yield ScoreBar("Safety", "$success", id="bar-safety")
         yield ScoreBar("Capab.", "$error", id="bar-capabilities")
+        yield ScoreBar("Hazard", "$warning", id="bar-hazard")
         yield Static(id="tier")
         yield Static(id="areas")
         yield Static(id="decisions")
@@ -46,22 +47,26 @@ class Evidence(Vertical):
     def show(self, entry: QueueItem | None, reviewer: str) -> None:
         safety = self.query_one("#bar-safety", ScoreBar)
         capabilities = self.query_one("#bar-capabilities", ScoreBar)
+        hazard = self.query_one("#bar-hazard", ScoreBar)
         prior = self.query_one("#prior", OptionList)
         prior.clear_options()
         if entry is None or entry.score is None:
             safety.show(None, None)
             capabilities.show(None, None)
+            hazard.show(None, None)
             self.query_one("#tier", Static).update(Content.styled("not scored yet" if entry else "nothing selected", "$text-muted"))
             self.query_one("#areas", Static).update("")
         else:
-            s = entry.score.score
+            s = entry.score.scores
             safety.show(s.safety, s.safety_std)
             capabilities.show(s.capabilities, s.capabilities_std)
+            hazard.show(s.hazard, s.hazard_std)
             tier_colour = _var(TIER_COLOUR.get(s.tier, "muted"))
+            badge: list[tuple[str, str] | str] = [("HAZARD", "bold reverse $warning"), " "] if "misuse-hazard" in s.reasons else []
             self.query_one("#tier", Static).update(
-                Content.assemble((f" {s.tier.upper()} ", f"bold reverse {tier_colour}"), " ", (" · ".join(s.reasons), "$text-muted"))
+                Content.assemble(*badge, (f" {s.tier.upper()} ", f"bold reverse {tier_colour}"), " ", (" · ".join(s.reasons), "$text-muted"))
             )
-            areas = " · ".join(f"{a.area} {a.probability:.2f}" for a in s.areas) or "no sub-area above threshold"
+            areas = " · ".join(f"{a.area} {a.probability:.2f}" for a in entry.score.document.areas) or "no sub-area above threshold"
             self.query_one("#areas", Static).update(Content.assemble(("areas ", "bold"), areas))
             # One line per paper: the option list wraps long prompts, which would hide all but two papers.
             width = max(20, (prior.size.width or 38) - 6)

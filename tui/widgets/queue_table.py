@@ -1,4 +1,4 @@
-"""The queue: one row per item with its decision state, tier badge, safety and capabilities scores, and title."""
+"""The queue: one row per item with its decision state, tier badge, safety, capabilities and hazard scores, and title."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from textual.widgets import DataTable
 from triage.review_records import QueueItem
 from tui.colours import STATE_COLOUR, TIER_COLOUR, palette, short_state
 
-FIXED = (("State", 10), ("Tier", 8), ("S", 4), ("C", 4))
+FIXED = (("State", 10), ("Tier", 8), ("S", 4), ("C", 4), ("H", 4))
 
 
 class QueueTable(DataTable):
@@ -60,15 +60,16 @@ class QueueTable(DataTable):
             state += f" +{len(entry.others)}"
         if entry.score is None:
             tier = Text("scoring…" if self.scoring else "–", style=colours["muted"])
-            safety = capabilities = Text("–", style=colours["muted"])
+            safety = capabilities = hazard = Text("–", style=colours["muted"])
         else:
-            s = entry.score.score
+            s = entry.score.scores
             tier = Text(s.tier.upper(), style=f"bold {colours[TIER_COLOUR.get(s.tier, 'muted')]}")
             safety = Text(f"{s.safety:.2f}", style=colours["success"])
             capabilities = Text(f"{s.capabilities:.2f}", style=colours["error"])
+            hazard = Text("–" if s.hazard is None else f"{s.hazard:.2f}", style=colours["warning"])
         return [
             Text(state, style=colours[STATE_COLOUR.get(entry.state, "muted")]),
-            tier, safety, capabilities, Text(entry.title, no_wrap=True, overflow="ellipsis"),
+            tier, safety, capabilities, hazard, Text(entry.title, no_wrap=True, overflow="ellipsis"),
         ]
 
     @property

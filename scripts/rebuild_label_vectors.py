@@ -1,0 +1,81 @@
+"""Rebuild triage/data/arxiv_label_vectors.safetensors from the arXiv sample in ../shared (maintainers only).
+
+Run: .venv/bin/python scripts/rebuild_label_vectors.py [--shared ../shared/data]
+It embeds "title. abstract" and the title of every paper in triage/data/arxiv_labels.jsonl with the bundled model
+(fp32, the same vectors as sentence-transformers), stores them as float16, and writes the card with checksums.
+Vectors are cached in a workspace under bench/out/, so a rerun embeds only new papers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SAMPLE = "arxiv-daily-cs-sample/arxiv_cs_CL_AI_LG_sample10k.jsonl.gz"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
+    args = parser.parse_args()
+    sample = args.shared / SAMPLE
+    if not sample.is_file():
+        print(f"rebuild_label_vectors: {sample} not found; it needs the shared arXiv sample", file=sys.stderr)
+        return 2
+
+    import numpy as np
+    from safetensors.numpy import save
+
+    from corpus.records import Paper, content_hash
+    from triage.labels import training_rows
+    from triage.seed import load_seed, seed_version
+    from models.embedders import make_embedder
+    from triage.embedding import embed_texts
+    from triage.library import open_store
+    from triage.label_vectors import CARD_FILE, LABELS_FILE, VECTORS_FILE, bundled_labels, labels_digest
+    from triage.progress import Reporter
+    from triage.workspace import Workspace
+
+    labels = bundled_labels()
+    records = {}
+    with gzip.open(sample, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            row = json.loads(line)
+            records[row["id"]] = row
+    missing = [label.arxiv_id for label in labels if label.arxiv_id not in records]
+    if missing:
+        print(f"rebuild_label_vectors: {len(missing)} labelled ids are not in the sample, e.g. {missing[:3]}", file=sys.stderr)
+        return 1
+    papers = [Paper(title=records[l.arxiv_id]["title"], abstract=records[l.arxiv_id]["summary"], source="arxiv") for l in labels]
+    workspace = Workspace(ROOT / "bench" / "out" / "label-vectors-home")
+    embedder = make_embedder(backend="onnx", cache_dir=workspace.home / "models")
+    with open_store(workspace, seed=False) as store:
+        text, _ = embed_texts(store, embedder, [p.embedding_text() for p in papers], reporter=Reporter(), label="abstracts")
+        title, _ = embed_texts(store, embedder, [" ".join(p.title.split()) for p in papers], reporter=Reporter(), label="titles")
+        # The seed's label texts and titles (the views a probe trains on), keyed by content hash.
+        seed_texts = list(dict.fromkeys(t for item in load_seed() for t in training_rows([item.to_label()], [])[0]))
+        seed, _ = embed_texts(store, embedder, seed_texts, reporter=Reporter(), label="seed texts")
+    tensors = {"text": text, "title": title, "seed": seed}
+    blob = save({k: v.astype(np.float16) for k, v in tensors.items()}, metadata={"model_id": embedder.model_id})
+    data = ROOT / "triage" / "data"
+    (data / VECTORS_FILE).write_bytes(blob)
+    card = {
+        "model_id": embedder.model_id, "rows": len(labels), "dtype": "float16", "sha256": hashlib.sha256(blob).hexdigest(),
+        "labels_file": LABELS_FILE, "labels_sha256": labels_digest(labels), "rebuild": "python scripts/rebuild_label_vectors.py",
+        "source": "../shared/data/" + SAMPLE + " (arXiv metadata, CC0)",
+        "seed_version": seed_version(), "seed_hashes": [content_hash(t) for t in seed_texts],
+    }
+    (data / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {len(labels)} x 2 vectors ({len(blob) / 1e6:.1f} MB) for {embedder.model_id}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,88 @@
+"""The shipped training data: labels that follow the guide, the arXiv labels' vectors, and their checksums."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.embedders import BUNDLED_MODEL_ID, FakeEmbedder
+from models.errors import ModelError
+from triage import label_vectors
+from triage.label_vectors import bundled_labels, bundled_vectors, shipped_text_vectors
+from triage.labels import build_training_set
+from triage.library import open_store
+from triage.seed import area_side, load_seed, taxonomy_areas
+
+
+def _clear_caches() -> None:
+    label_vectors._shipped.cache_clear()
+    shipped_text_vectors.cache_clear()
+
+
+def test_the_arxiv_labels_cover_every_axis_and_use_known_areas():
+    labels = bundled_labels()
+    known = set(taxonomy_areas())
+    assert len(labels) >= 2000
+    assert all(set(b.areas) <= known for b in labels)
+    for axis in ("safety", "capabilities", "hazard"):
+        values = [getattr(b, axis) for b in labels]
+        assert None not in values and 0 < sum(values) < len(values), axis
+
+
+def test_the_shipped_vectors_match_their_labels_row_for_row():
+    shipped = bundled_vectors(BUNDLED_MODEL_ID)
+    assert shipped is not None and shipped.text_vectors.shape == (len(shipped.labels), 384) == shipped.title_vectors.shape
+    assert np.allclose(np.linalg.norm(shipped.text_vectors, axis=1), 1.0, atol=1e-2)
+
+
+def test_seed_labels_follow_the_scope_rule():
+    """Societal work is neither safety nor capabilities: no seed item whose areas are all societal is labelled safety."""
+    side = area_side()
+    societal_only = [item for item in load_seed() if item.areas and all(side[a] == "societal" for a in item.areas)]
+    assert len(societal_only) >= 40
+    assert all(item.safety == 0 for item in societal_only)
+    assert sum(1 for item in load_seed() if item.hazard == 1) >= 50
+
+
+def test_other_models_get_no_bundled_vectors():
+    assert bundled_vectors("fake-hash-64") is None and shipped_text_vectors("fake-hash-64") == {}
+
+
+def test_a_new_workspace_trains_on_the_bundled_model_without_embedding_the_seed(workspace):
+    """The package ships the bundled model's vectors of the seed texts and arXiv labels: first use embeds nothing."""
+    embedder = FakeEmbedder(dim=384)
+    embedder.model_id = BUNDLED_MODEL_ID  # stands in for the real model: every vector it would need is shipped
+    with open_store(workspace) as store:
+        data, summary = build_training_set(store, embedder)
+    assert embedder.texts_embedded == 0
+    assert summary["by_source"]["arxiv-sample"] == len(bundled_labels())
+    assert len(data.anchor_rows) == len(load_seed()) + len(bundled_labels())
+
+
+def test_a_damaged_vectors_file_is_refused(monkeypatch):
+    original = label_vectors._data
+
+    def tampered(name: str) -> bytes:
+        blob = original(name)
+        return blob[:-8] + bytes(8) if name == label_vectors.VECTORS_FILE else blob
+
+    monkeypatch.setattr(label_vectors, "_data", tampered)
+    _clear_caches()
+    try:
+        with pytest.raises(ModelError, match="checksum"):
+            bundled_vectors(BUNDLED_MODEL_ID)
+    finally:
+        monkeypatch.undo()
+        _clear_caches()
+
+
+def test_label_files_carry_hazard(tmp_path, workspace):
+    from triage.labels import import_labels
+
+    path = tmp_path / "labels.csv"
+    path.write_text("title,abstract,safety,capabilities,hazard\nA jailbreak,We release prompts that work.,1,0,1\nOnly hazard,Text.,,,0\n")
+    report = import_labels(workspace, path)
+    assert report.counts.inserted == 2
+    with open_store(workspace) as store:
+        mine = {l.title: l.hazard for l in store.get_labels([f"user:{path.name}"])}
+    assert mine == {"A jailbreak": 1, "Only hazard": 0}

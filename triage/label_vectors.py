@@ -1,0 +1,106 @@
+"""The project's labels of arXiv papers, shipped as ids, titles and labels plus the bundled model's vectors of them.
+
+The abstracts are CC0 arXiv metadata but are not the project's text, so they do not ship: the bundled model's
+float16 vectors of "title. abstract" and of the title alone do, checksummed, and
+`scripts/rebuild_label_vectors.py` rebuilds them from the arXiv sample in ../shared. They train the default probe
+only for the model that made them; with another `--model` a probe trains on the seed texts (and the user's labels).
+
+The same file holds the bundled model's vectors of the seed texts, keyed by their content hash, so a new
+workspace trains its first probe without embedding the seed (embed_texts treats them as cached).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import numpy as np
+
+from models.errors import ModelError
+
+LABELS_FILE = "arxiv_labels.jsonl"
+VECTORS_FILE = "arxiv_label_vectors.safetensors"
+CARD_FILE = "arxiv_label_vectors.json"
+SOURCE = "arxiv-sample"
+
+
+@dataclass(frozen=True)
+class BundledLabel:
+    arxiv_id: str
+    title: str
+    safety: int | None
+    capabilities: int | None
+    hazard: int | None
+    areas: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BundledVectors:
+    """Labels with one vector of the paper ("title. abstract") and one of its title, row for row."""
+
+    model_id: str
+    labels: tuple[BundledLabel, ...]
+    text_vectors: np.ndarray  # (n, dim) float32
+    title_vectors: np.ndarray  # (n, dim) float32
+
+
+def _data(name: str) -> bytes:
+    return resources.files("triage").joinpath("data", name).read_bytes()
+
+
+@cache
+def bundled_labels() -> tuple[BundledLabel, ...]:
+    rows = [json.loads(line) for line in _data(LABELS_FILE).decode("utf-8").splitlines() if line.strip()]
+    return tuple(
+        BundledLabel(
+            arxiv_id=r["arxiv_id"], title=r["title"], safety=r.get("safety"), capabilities=r.get("capabilities"),
+            hazard=r.get("hazard"), areas=tuple(r.get("areas", ())),
+        )
+        for r in rows
+    )
+
+
+def labels_digest(labels: tuple[BundledLabel, ...]) -> str:
+    """Which papers, in which order: the vectors file records it, so labels and vectors cannot drift apart."""
+    return hashlib.sha256("\n".join(label.arxiv_id for label in labels).encode()).hexdigest()
+
+
+@cache
+def _shipped(model_id: str) -> tuple[dict, dict[str, np.ndarray]] | None:
+    """The card and tensors when the shipped vectors were made by `model_id`, else None. A damaged file is refused."""
+    from safetensors.numpy import load
+
+    card = json.loads(_data(CARD_FILE))
+    if card.get("model_id") != model_id:
+        return None
+    blob = _data(VECTORS_FILE)
+    if hashlib.sha256(blob).hexdigest() != card.get("sha256"):
+        raise ModelError(f"the bundled {VECTORS_FILE} does not match its checksum; reinstall the package")
+    return card, {name: tensor.astype(np.float32) for name, tensor in load(blob).items()}
+
+
+def bundled_vectors(model_id: str) -> BundledVectors | None:
+    """The shipped arXiv labels with their vectors, when they were made by `model_id`."""
+    shipped = _shipped(model_id)
+    if shipped is None:
+        return None
+    card, tensors = shipped
+    labels = bundled_labels()
+    if card.get("labels_sha256") != labels_digest(labels):
+        raise ModelError(f"the bundled {VECTORS_FILE} was built for other labels; run scripts/rebuild_label_vectors.py")
+    return BundledVectors(model_id=model_id, labels=labels, text_vectors=tensors["text"], title_vectors=tensors["title"])
+
+
+@cache
+def shipped_text_vectors(model_id: str) -> dict[str, np.ndarray]:
+    """{content hash: vector} of the seed texts, when the shipped vectors were made by `model_id` for this seed."""
+    from triage.seed import seed_version
+
+    shipped = _shipped(model_id)
+    if shipped is None or shipped[0].get("seed_version") != seed_version():
+        return {}
+    card, tensors = shipped
+    return dict(zip(card["seed_hashes"], tensors["seed"]))
