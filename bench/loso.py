@@ -5,8 +5,8 @@ Run: .venv/bin/python bench/loso.py   (needs ../shared/data; skips with a messag
 Sources: the seed texts (project-written summaries), the project's labels of the arXiv sample (shipped vectors),
 the Alignment Newsletter (its summaries, labelled by newsletter section) and the TAI Safety Bibliography
 (abstracts, labelled by its safety tags). Designs: plain class-balanced logistic regression at several C (the
-baseline and the shipped design), the shipped trainer (bootstrap ensemble + Platt), the earlier design (linear
-heads stacked with a neighbour label vote), and the neighbour vote alone. Writes the table to docs/BENCHMARKS.md.
+baseline), the shipped trainer (a logistic head stacked with a neighbour label vote, fitted on held-out folds),
+and the neighbour vote alone. Writes the table to docs/BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -151,37 +151,11 @@ def _vote(x, y, groups, test):
     return neighbour_vote(test, x, y)
 
 
-def _stacked(x, y, groups, test):
-    """The earlier design: a linear head plus the neighbour vote, weighed by a fit on held-out folds."""
-    from models.probe_training import _fit, _group_folds
-    from models.probes import neighbour_vote
-    from sklearn.linear_model import LogisticRegression
-
-    folds = _group_folds(groups, 5, np.random.default_rng(0))
-    out = np.full((len(test), y.shape[1]), np.nan)
-    for h in range(y.shape[1]):
-        known = ~np.isnan(y[:, h])
-        if not (known.sum() > 10 and 0 < np.nansum(y[:, h]) < known.sum()):
-            continue
-        z, v = np.full(len(x), np.nan), np.full(len(x), np.nan)
-        for k in range(5):
-            tr, te = (folds != k) & known, (folds == k) & known
-            w, b = _fit(x[tr], y[tr, h], 4.0, balanced=True)
-            z[te] = x[te] @ w + b
-            v[te] = neighbour_vote(x[te], x[tr], y[tr, h : h + 1])[:, 0]
-        meta = LogisticRegression(class_weight="balanced").fit(np.column_stack([z[known], v[known]]), y[known, h])
-        w, b = _fit(x, y[:, h], 4.0, balanced=True)
-        features = np.column_stack([test @ w + b, neighbour_vote(test, x, y[:, h : h + 1])[:, 0]])
-        out[:, h] = meta.decision_function(features)
-    return out
-
-
 DESIGNS = {
     "logreg C=1": _logreg(1.0),
     "logreg C=4": _logreg(4.0),
     "logreg C=16": _logreg(16.0),
-    "shipped: logreg C=4, bootstrap x8 + Platt": _shipped,
-    "linear + neighbour vote, stacked (earlier design)": _stacked,
+    "shipped: logreg C=4 + neighbour vote, stacked": _shipped,
     "neighbour vote alone": _vote,
 }
 

@@ -1,4 +1,4 @@
-"""Training probe sets: class-balanced logistic heads, a bootstrap ensemble for the spread, Platt calibration."""
+"""Training probe sets: class-balanced logistic heads stacked with a neighbour vote, and bootstrap refits for the spread."""
 
 from __future__ import annotations
 
@@ -9,22 +9,24 @@ import numpy as np
 
 from models.errors import ModelError
 from models.metrics import binary_report
-from models.probes import AREA_PREFIX, CAPABILITIES, HAZARD, SAFETY, ProbeSet
+from models.probes import AREA_PREFIX, CAPABILITIES, HAZARD, SAFETY, ProbeSet, neighbour_vote
 
 AXES = (SAFETY, CAPABILITIES, HAZARD)
 REQUIRED_AXES = (SAFETY, CAPABILITIES)  # hazard may be unlabelled in a user's own label set; it is then not trained
 MIN_PER_CLASS = 2
+MIN_SLOPE = 0.1  # below this the held-out fit has not seen the linear head work
+MIN_VOTE_POSITIVES = 30  # positive items an axis needs before the neighbour vote joins its stack
 
 
 @dataclass(frozen=True)
 class TrainingConfig:
     """Settings of one training run, kept apart from the trained weights (and recorded in the card).
 
-    The design (plain class-balanced logistic regression, C = 4) was chosen by leave-one-source-out validation
-    against the earlier stacked ensemble; the table is in docs/BENCHMARKS.md.
+    The design (a class-balanced logistic head, C = 4, stacked with a neighbour label vote) was chosen by
+    leave-one-source-out validation against plain logistic regression; the table is in docs/BENCHMARKS.md.
     """
 
-    members: int = 8  # bootstrap ensemble size: the spread of its members is the score's uncertainty
+    members: int = 6  # bootstrap refits: their spread is the score's uncertainty
     folds: int = 5  # cross-fitting folds: held-out logits for calibration and honest metrics
     c: float = 4.0  # inverse L2 strength, as scikit-learn's C
     seed: int = 0
@@ -69,23 +71,21 @@ def _fit(x: np.ndarray, y: np.ndarray, c: float, *, balanced: bool, sample_weigh
     return model.coef_[0].astype(np.float32), float(model.intercept_[0])
 
 
-def _platt(logits: np.ndarray, y: np.ndarray, *, balanced: bool) -> tuple[float, float]:
-    """Fit p = sigmoid(a*z + c) on held-out logits (Newton). Balanced: both classes weigh the same in total."""
-    t = y.astype(np.float64)
-    positives = t.sum()
-    w = np.where(t == 1, len(t) / (2 * positives), len(t) / (2 * (len(t) - positives))) if balanced else np.ones_like(t)
-    features = np.column_stack([logits.astype(np.float64), np.ones(len(t))])
-    theta, ridge = np.array([1.0, 0.0]), 1e-3 * np.eye(2)
-    for _ in range(100):
-        p = 1 / (1 + np.exp(-np.clip(features @ theta, -30, 30)))
-        grad = features.T @ (w * (p - t)) + ridge @ (theta - np.array([1.0, 0.0]))
-        hess = (features * (w * p * (1 - p))[:, None]).T @ features + ridge
-        step = np.linalg.solve(hess, grad)
-        theta -= step
-        if np.abs(step).max() < 1e-8:
-            break
-    # A negative slope would invert the head's meaning; such a fit is noise, so floor it.
-    return max(float(theta[0]), 1e-3), float(theta[1])
+def _stack(features: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Fit p = sigmoid(a*z + b*v + c) on held-out linear logits z and neighbour votes v, both classes weighing the
+    same: it weighs the two signals and calibrates them at once. Regularised (C = 1), because with few positives an
+    unregularised fit runs off to huge weights and turns every score into 0 or 1."""
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000).fit(features, y.astype(int))
+    theta = np.append(model.coef_[0], model.intercept_[0])
+    if theta[0] < MIN_SLOPE:
+        # The held-out fit has not seen the linear head work (hazard from a handful of examples): keep the head's
+        # own class-balanced probabilities rather than flatten its ranking.
+        return np.array([1.0] + [0.0] * (len(theta) - 1))
+    # A negative vote weight would invert the vote's meaning; such a fit is noise, so floor it.
+    theta[1:-1] = np.maximum(theta[1:-1], 0.0)
+    return theta
 
 
 def _group_folds(groups: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -101,62 +101,76 @@ def _bootstrap_weights(groups: np.ndarray, rng: np.random.Generator) -> np.ndarr
     return counts[np.searchsorted(unique, groups)].astype(np.float64)
 
 
-def held_out_logits(data: TrainingSet, config: TrainingConfig, heads: list[int]) -> np.ndarray:
-    """Out-of-fold logits of the given heads for every row, from folds that never saw the row's group (NaN elsewhere)."""
+def held_out_signals(data: TrainingSet, config: TrainingConfig, heads: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold linear logits and neighbour votes for every row, from folds that never saw the row's group."""
     rng = np.random.default_rng(config.seed)
     fold = _group_folds(data.groups, config.folds, rng)
     logits = np.full(data.labels.shape, np.nan, dtype=np.float32)
+    votes = np.full(data.labels.shape, np.nan, dtype=np.float32)
+    anchor_fold = fold[data.anchor_rows]
     for k in range(config.folds):
         train, test = fold != k, fold == k
+        anchors = data.anchor_rows[anchor_fold != k]
+        votes[test] = neighbour_vote(data.vectors[test], data.vectors[anchors], data.labels[anchors])
         for h in heads:
             if _trainable(data.labels[train, h]):
-                w, b = _fit(data.vectors[train], data.labels[train, h], config.c, balanced=data.heads[h] in AXES)
+                w, b = _fit(data.vectors[train], data.labels[train, h], config.c, balanced=True)
                 logits[test, h] = data.vectors[test] @ w + b
-    return logits
+    return logits, votes
 
 
 def train_probe_set(data: TrainingSet, *, embedder_id: str, label_set: dict, config: TrainingConfig | None = None) -> ProbeSet:
-    """Axes: a bootstrap ensemble of balanced logistic heads, Platt-calibrated on held-out folds. Areas: one head each."""
+    """Axes: a class-balanced logistic head stacked with a neighbour label vote, the stack fitted on held-out folds.
+
+    Member 0 is fitted on every row and gives the score; the other members are bootstrap refits whose spread is the
+    uncertainty. Areas are evidence, not decisions: one logistic head each, at the area's natural frequency.
+    """
     config = config or TrainingConfig()
     x = data.vectors.astype(np.float32)
     axes = [data.heads.index(name) for name in AXES if name in data.heads]
-    n_heads, dim = len(data.heads), x.shape[1]
-    weights = np.zeros((config.members, n_heads, dim), dtype=np.float32)
-    bias = np.full((config.members, n_heads), -10.0, dtype=np.float32)  # an untrained head says "no" (P ~ 0)
+    n_heads, dim, members = len(data.heads), x.shape[1], config.members + 1
+    weights = np.zeros((members, n_heads, dim), dtype=np.float32)
+    bias = np.full((members, n_heads), -10.0, dtype=np.float32)  # an untrained head says "no" (P ~ 0)
     scale, shift = np.ones(n_heads, dtype=np.float32), np.zeros(n_heads, dtype=np.float32)
-    held_out = held_out_logits(data, config, axes)
-    metrics, untrained = {}, []
+    vote_scale = np.zeros(n_heads, dtype=np.float32)
+    logits, votes = held_out_signals(data, config, axes)
     rng = np.random.default_rng(config.seed + 1)
+    samples = [np.ones(len(x))] + [_bootstrap_weights(data.groups, rng) for _ in range(config.members)]
+    metrics, untrained = {}, []
     for h, name in enumerate(data.heads):
         y = data.labels[:, h]
         if not _trainable(y):
             untrained.append(name)
             continue
         if h in axes:
-            scored = ~np.isnan(y) & ~np.isnan(held_out[:, h])
-            scale[h], shift[h] = _platt(held_out[scored, h], y[scored], balanced=True)
-            calibrated = 1 / (1 + np.exp(-(scale[h] * held_out[scored, h] + shift[h])))
+            scored = ~np.isnan(y) & ~np.isnan(logits[:, h])
+            # With few positive examples the neighbour vote is mostly noise and its stacking weight overfits
+            # (leave-one-source-out: hazard from 10 positives fell from 0.77 to 0.52 AUROC), so it is left out.
+            use_vote = np.nansum(data.labels[data.anchor_rows, h]) >= MIN_VOTE_POSITIVES
+            features = np.column_stack([logits[scored, h], votes[scored, h] if use_vote else np.zeros(scored.sum())])
+            scale[h], vote_scale[h], shift[h] = _stack(features, y[scored])
+            calibrated = 1 / (1 + np.exp(-np.clip(features @ [scale[h], vote_scale[h]] + shift[h], -30, 30)))
             metrics[name] = binary_report(y[scored], calibrated)
-            for m in range(config.members):
-                weights[m, h], bias[m, h] = _fit(x, y, config.c, balanced=True, sample_weight=_bootstrap_weights(data.groups, rng))
+            for m, sample in enumerate(samples):
+                weights[m, h], bias[m, h] = _fit(x, y, config.c, balanced=True, sample_weight=None if m == 0 else sample)
         else:
-            # Areas are evidence, not decisions: one head, calibrated to the natural frequency of the area.
             w, b = _fit(x, y, config.c, balanced=False)
             weights[:, h], bias[:, h] = w, b
     card = {
         "embedder_id": embedder_id,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "label_set": label_set,
-        "training": asdict(config) | {"design": "balanced logistic regression, bootstrap ensemble, Platt on held-out folds"},
+        "training": asdict(config) | {"design": "balanced logistic head + neighbour vote, stacked on held-out folds"},
+        "point_member": True,
         "cv_metrics": metrics,
         "untrained_heads": untrained,
         "rows": int(len(x)),
     }
-    members = np.ones((config.members, len(data.anchor_rows)), dtype=bool)
+    in_bag = np.stack([sample[data.anchor_rows] > 0 for sample in samples])
     return ProbeSet(
-        weights=weights, bias=bias, platt_scale=scale, platt_shift=shift, vote_scale=np.zeros(n_heads, dtype=np.float32),
+        weights=weights, bias=bias, platt_scale=scale, platt_shift=shift, vote_scale=vote_scale,
         heads=list(data.heads), anchors=x[data.anchor_rows].astype(np.float16),
-        anchor_labels=data.labels[data.anchor_rows].astype(np.float32), anchor_members=members,
+        anchor_labels=data.labels[data.anchor_rows].astype(np.float32), anchor_members=in_bag,
         anchor_info=list(data.anchor_info), card=card,
     )
 

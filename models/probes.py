@@ -57,11 +57,12 @@ class Prediction:
 class ProbeSet:
     """An ensemble of linear heads (safety, capabilities, hazard, one per area).
 
-    Per head, P = sigmoid(a * linear_logit + b * vote_logit + c): a and c are Platt calibration fitted on held-out
-    folds. b weighs a neighbour label vote; probes trained by this version set it to 0 (plain logistic regression
-    won out of source), and older stacked probes still load and score as they did. `anchors` are the labelled
-    training vectors: they give the nearest labelled examples as evidence, and tell when a document is far from
-    anything the probes were trained on.
+    Per head, P = sigmoid(a * linear_logit + b * vote_logit + c), where the vote is the similarity-weighted share of
+    positive labels among the nearest labelled anchors; a, b and c are fitted on held-out folds, so the combination is
+    also the calibration (b is 0 for area heads). With `point_member` in the card, member 0 is the score and the
+    other members' spread is its uncertainty; older probes average their members. `anchors` are the labelled
+    training vectors: they vote, give the nearest labelled examples as evidence, and tell when a document is far
+    from anything the probes were trained on.
     """
 
     weights: np.ndarray  # (members, heads, dim)
@@ -107,9 +108,13 @@ class ProbeSet:
             ])
             calibrated = calibrated + self.vote_scale * vote
         members = 1.0 / (1.0 + np.exp(-np.clip(calibrated, -30, 30)))
-        mean = members.mean(axis=0)
+        if self.card.get("point_member"):
+            # Member 0 was fitted on every row: it is the score. The bootstrap refits only measure its spread.
+            mean, std = members[0], members[1:].std(axis=0)
+        else:
+            mean, std = members.mean(axis=0), members.std(axis=0)
         clipped = np.clip(mean, 1e-6, 1 - 1e-6)
-        return Prediction(mean=mean, std=members.std(axis=0), logit=np.log(clipped / (1 - clipped)))
+        return Prediction(mean=mean, std=std, logit=np.log(clipped / (1 - clipped)))
 
     def nearest_labelled(self, vectors: np.ndarray, k: int = 3) -> tuple[np.ndarray, np.ndarray]:
         """Indices into `anchor_info` and cosine similarities of the `k` nearest labelled examples."""

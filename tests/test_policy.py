@@ -72,6 +72,11 @@ def test_hazard_is_flagged_even_when_the_ensemble_abstains():
     assert decision.tier == "review" and decision.reasons == ["misuse-hazard", "out-of-distribution"]
 
 
+def test_a_hazard_spread_that_reaches_the_line_holds_a_publish():
+    decision = decide_tier(POLICY, safety=0.97, capabilities=0.05, hazard=0.35, differential=6.4, **dict(CLEAR, hazard_std=0.2))
+    assert decision.tier == "review" and decision.reasons == ["uncertain-hazard", "safety-dominant"]
+
+
 def test_societal_work_with_no_capability_or_hazard_content_publishes():
     decision = decide_tier(POLICY, safety=0.1, capabilities=0.05, hazard=0.03, differential=_logit(0.1) - _logit(0.05), **CLEAR)
     assert decision.tier == "publish" and decision.reasons == ["no-capability-content"]

@@ -19,6 +19,7 @@ from triage.seed import area_side
 
 AXES = (SAFETY, CAPABILITIES, HAZARD)
 TOP_PASSAGES = 3
+HAZARD_PASSAGE_FLOOR = 0.5  # a passage is shown as driving hazard only when it is itself more likely hazardous than not
 AREA_MIN_PROBABILITY = 0.35
 MAX_AREAS = 3
 DIGITS = 4
@@ -100,7 +101,7 @@ def _passage_scores(probe: ProbeSet, passages: PassageSet, doc_logits: dict[str,
             continue
         lift = _logit(probabilities[axis]) - doc_logits[axis]
         for i in np.argsort(-lift)[:TOP_PASSAGES]:
-            if lift[i] > 0:
+            if lift[i] > 0 and (axis != HAZARD or probabilities[HAZARD][i] >= HAZARD_PASSAGE_FLOOR):
                 drives.setdefault(int(i), []).append(axis)
     return [
         PassageScore(

@@ -20,7 +20,7 @@ class TierPolicy:
     restrict_margin: float = 1.0  # differential at or below minus this, with enough capability relevance: restrict
     min_relevance: float = 0.5  # P(safety) needed to publish, P(capabilities) needed to restrict
     max_other_axis: float = 0.5  # the other axis must stay below this for a clear call (else dual-use: review)
-    max_std: float = 0.12  # ensemble spread above this on either axis: review, reason "uncertain"
+    max_std: float = 0.12  # ensemble spread above this on safety or capabilities: review, reason "uncertain"
     min_labelled_similarity: float = 0.30  # nearest labelled example below this: review, reason "out-of-distribution"
     passage_capabilities: float = 0.85  # a passage this capability-heavy keeps a draft out of "publish"
     public_work_similarity: float = 0.80  # nearest prior work at or above this: say the marginal risk is lower
@@ -68,12 +68,15 @@ def decide_tier(
     """
     hazardous = hazard >= policy.hazard or (max_passage_hazard is not None and max_passage_hazard >= policy.passage_hazard)
     decision = _base_tier(
-        policy, safety=safety, capabilities=capabilities, hazard=hazard, std=max(safety_std, capabilities_std, hazard_std),
+        policy, safety=safety, capabilities=capabilities, hazard=hazard, std=max(safety_std, capabilities_std),
         differential=differential, labelled_similarity=labelled_similarity, max_passage_capabilities=max_passage_capabilities,
         hazardous=hazardous,
     )
     if hazardous:
         return TierDecision(REVIEW if decision.tier == PUBLISH else decision.tier, ["misuse-hazard", *decision.reasons])
+    # Hazard has few training examples, so its spread is wide; what matters is whether the spread reaches the line.
+    if decision.tier == PUBLISH and hazard + hazard_std >= policy.hazard:
+        return TierDecision(REVIEW, ["uncertain-hazard", *decision.reasons])
     return decision
 
 

@@ -1,0 +1,87 @@
+"""Held-out drafts through the real scorer: tiers by group, and the costs of first use.
+
+Run: .venv/bin/python bench/validation_drafts.py
+The 36 drafts in bench/data/validation_drafts/ were written for this check by a separate pass that saw neither the
+seed texts nor the project-written training items (12 publish a working attack or uplift, 12 are safety work
+without hazard, 6 capabilities, 6 societal); none of them trains any probe. In a fresh workspace it times the
+first-use training of the default probe, measures the probe's size on disk, scores every draft with the default
+ONNX backend, and writes the table to docs/BENCHMARKS.md. Needs no shared data.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.report import ROOT, machine, write_section  # noqa: E402
+
+DRAFTS = ROOT / "bench" / "data" / "validation_drafts"
+COMMAND = ".venv/bin/python bench/validation_drafts.py"
+
+
+def main() -> int:
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    from models.embedders import make_embedder
+    from triage.library import open_store
+    from triage.probe_registry import current_probe
+    from triage.scoring import score_documents
+    from triage.workspace import Workspace
+
+    labels = json.loads((DRAFTS / "labels.json").read_text())
+    with tempfile.TemporaryDirectory() as tmp:
+        workspace = Workspace.at(tmp)
+        embedder = make_embedder(backend="onnx", cache_dir=workspace.onnx_dir)
+        embedder.encode(["warm up"])  # the one-off ONNX export is not training
+        started = time.perf_counter()
+        with open_store(workspace) as store:
+            probe = current_probe(workspace, store, embedder)
+        train_seconds = time.perf_counter() - started
+        size = sum(f.stat().st_size for f in (workspace.probes_dir / probe.version).iterdir())
+        started = time.perf_counter()
+        results = score_documents(workspace, embedder=embedder, paths=[DRAFTS / name for name in sorted(labels)])
+        score_seconds = time.perf_counter() - started
+    by_file = dict(zip(sorted(labels), results))
+    groups = ("hazard", "safety", "capabilities", "societal")
+    lines = [
+        "## Held-out drafts: tiers by group, and first-use costs (issue 10)",
+        "",
+        f"Command: `{COMMAND}` on {machine()}. Default probe `{probe.version}` trained in a fresh workspace in "
+        f"{train_seconds:.1f} s (first use, the seed and arXiv-label vectors shipped); probe files {size / 1e6:.1f} MB. "
+        f"Scoring the 36 drafts took {score_seconds:.1f} s.",
+        "",
+        "| group | drafts | publish | review | restrict | with misuse-hazard | mean P(hazard) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for group in groups:
+        members = [by_file[f] for f, label in labels.items() if label["group"] == group]
+        tiers = Counter(m.scores.tier for m in members)
+        flagged = sum("misuse-hazard" in m.scores.reasons for m in members)
+        mean = float(np.mean([m.scores.hazard for m in members]))
+        lines.append(
+            f"| {group} | {len(members)} | {tiers['publish']} | {tiers['review']} | {tiers['restrict']} | {flagged} | {mean:.2f} |"
+        )
+    lines += ["", "| axis | AUROC on the 36 drafts |", "|---|---|"]
+    for axis in ("safety", "capabilities", "hazard"):
+        y = [labels[f][axis] for f in sorted(labels)]
+        p = [getattr(by_file[f].scores, axis) for f in sorted(labels)]
+        lines.append(f"| {axis} | {roc_auc_score(y, p):.3f} |")
+    lines += ["", "Per draft (file: tier, reasons, S / C / H):", ""]
+    for name in sorted(labels):
+        s = by_file[name].scores
+        lines.append(f"- {labels[name]['group']} `{name}`: {s.tier} ({', '.join(s.reasons)}), {s.safety:.2f} / {s.capabilities:.2f} / {s.hazard:.2f}")
+    markdown = "\n".join(lines)
+    write_section("validation-drafts", markdown)
+    print(markdown)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
