@@ -17,6 +17,9 @@ UNFINISHED = (RUNNING, INTERRUPTED, FAILED)
 RANKABLE = ("safety", "capabilities", "hazard", "differential", "prior_similarity")
 _STORED = ("position", *SCORE_COLUMNS, "prior_id", "prior_similarity")  # job_results' columns after (job_id, paper_id)
 _RESULT_COLUMNS = "p.uid AS id, p.arxiv_id, p.title, p.authors, p.categories, p.published, p.url, " + ", ".join(f"r.{c}" for c in _STORED)
+_INSERT_RESULT = (  # constant: the column names come from the score record, never from data
+    f"INSERT OR IGNORE INTO job_results (job_id, paper_id, {', '.join(_STORED)}) VALUES ({', '.join('?' * (len(_STORED) + 2))})"
+)
 
 
 @dataclass
@@ -123,15 +126,11 @@ def record_page(
         row = db.execute("SELECT scored FROM jobs WHERE id = ?", (job_id,)).fetchone()
         position = row["scored"]
         added = 0
-        sql = (
-            f"INSERT OR IGNORE INTO job_results (job_id, paper_id, {', '.join(_STORED)}) "
-            f"VALUES ({', '.join('?' * (len(_STORED) + 2))})"
-        )
         for result in results:
             record = result.scores.to_row()
             values = [json.dumps(record[c]) if c in ("reasons", "areas") else record[c] for c in SCORE_COLUMNS]
             inserted = db.execute(
-                sql, (job_id, result.paper_id, position + added, *values, result.prior_id, result.prior_similarity)
+                _INSERT_RESULT, (job_id, result.paper_id, position + added, *values, result.prior_id, result.prior_similarity)
             ).rowcount
             added += inserted
         skipped = 0

@@ -13,7 +13,7 @@ from triage.scoring import score_documents
 from triage.workspace import Workspace
 
 PAPER = {
-    "id": "2611.04242",
+    "arxiv_id": "2611.04242",
     "title": "Refusal-Evasion Transfer Attacks on Safety-Trained Chat Models",
     "abstract": (
         "We present a black-box search that finds prompts which make safety-trained chat models comply with harmful "
@@ -37,10 +37,10 @@ def test_score_batch_and_review_agree(home, real_embedder, tmp_path):
     run_batch(home, embedder=real_embedder, inputs=[feed], out=tmp_path / "scores.jsonl")
     [batch_row] = [json.loads(line) for line in (tmp_path / "scores.jsonl").read_text().splitlines()]
 
-    [scored] = score_documents(home, embedder=real_embedder, arxiv_ids=[PAPER["id"]])
+    [scored] = score_documents(home, embedder=real_embedder, arxiv_ids=[PAPER["arxiv_id"]])
 
     session = ReviewSession.open(home, "agreement")
-    [item_id] = session.add_papers([PAPER["id"]])
+    [item_id] = session.add_papers([PAPER["arxiv_id"]])
     queued = session.score(real_embedder)[item_id].scores
 
     for record in (scored.scores, queued):

@@ -273,6 +273,8 @@ SQL_INTERPOLATIONS = {
     "marks": "'?' placeholders, one per bound value",
     "_PAPER_COLUMNS": "a constant column list",
     "_RESULT_COLUMNS": "a constant column list",
+    "', '.join(_STORED)": "jobs._STORED: constant column names from the score record",
+    "', '.join('?' * (len(_STORED) + 2))": "'?' placeholders, one per column",
     "_ITEM_COLUMNS": "a constant column list",
     "_ITEM_FROM": "a constant join",
     "assignments": "'key = ?' for the keys of a dict literal in Store._merge",
