@@ -28,6 +28,35 @@ async def settle(pilot, timeout: float = 120.0) -> None:
     raise AssertionError(f"the app did not settle in {timeout:.0f}s")
 
 
+async def burst(pilot, data: str) -> None:
+    """Send `data` as a terminal would in one write: parsed into keys, all queued before the app handles any."""
+    from textual._xterm_parser import XTermParser
+
+    parser = XTermParser()
+    keys = [*parser.feed(data), *parser.feed("")]
+    for key in keys:
+        key.set_sender(pilot.app)
+        pilot.app._driver.send_message(key)
+    await settle(pilot)
+
+
+def screen_text(app) -> str:
+    """The screen as plain text, line by line, from its SVG screenshot (what a reviewer would read)."""
+    import html
+    import re
+
+    rows: dict[float, list[tuple[float, str]]] = {}
+    for match in re.finditer(r'<text class="[^"]*" x="([\d.]+)" y="([\d.]+)"[^>]*>(.*?)</text>', app.export_screenshot()):
+        rows.setdefault(float(match.group(2)), []).append((float(match.group(1)), html.unescape(match.group(3))))
+    lines = []
+    for y in sorted(rows):
+        line = ""
+        for x, text in sorted(rows[y]):
+            line = line.ljust(int(round(x / 12.2))) + text
+        lines.append(line.rstrip())
+    return "\n".join(lines).replace("\xa0", " ")
+
+
 def fixed_scores() -> dict[Path, dict]:
     """Hand-made scores, so screenshots do not depend on a trained probe or on floating point."""
     return {

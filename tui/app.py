@@ -28,6 +28,8 @@ from tui.screens.main import MainScreen, plural
 from tui.themes import ALIASES, DARK, THEMES
 
 if TYPE_CHECKING:
+    from textual.widget import AwaitMount
+
     from models.embedders import Embedder
     from models.probe_training import TrainingConfig
 
@@ -198,21 +200,21 @@ class ReviewApp(App[None]):
                 return
             self.post_message(job())  # type: ignore[arg-type]
 
-    def start_decision(self, entry: QueueItem, state: str) -> None:
+    def start_decision(self, entry: QueueItem, state: str) -> "AwaitMount | None":
         """Open the form for `entry`, unless its score is still coming: a decision carries the evidence it was made on."""
         if entry.score is None and self.model_busy:
             self.notify("scoring… decide when the score is shown", severity="warning")
             self.main.status.busy(f"scoring… decide on “{entry.title[:40]}” when its score is shown")
-            return
+            return None
         earlier = self.drafts.get(entry.id) or self.restored.get(entry.id)
         draft = DecisionDraft(entry.id, state, earlier.rationale, earlier.checklist) if earlier else DecisionDraft(entry.id, state)
         note = "" if entry.score is not None else "no score is shown for this item: the decision is recorded with scores_shown = false"
-        self.open_decision(entry, draft, note=note)
+        return self.open_decision(entry, draft, note=note)
 
-    def open_decision(self, entry: QueueItem, draft: DecisionDraft, error: str = "", note: str = "") -> None:
+    def open_decision(self, entry: QueueItem, draft: DecisionDraft, error: str = "", note: str = "") -> "AwaitMount":
         from tui.screens.decision import DecisionScreen
 
-        self.push_screen(DecisionScreen(entry.title, draft, error, note), callback=self._decision_closed)
+        return self.push_screen(DecisionScreen(entry.title, draft, error, note), callback=self._decision_closed)
 
     def _decision_closed(self, result: tuple[str, DecisionDraft] | None) -> None:
         from tui.screens.decision import SAVE

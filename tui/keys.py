@@ -40,22 +40,27 @@ REVIEW_KEYS = (
 )
 
 APP_KEYS = (
-    Key("question_mark", "help", "help", "these keys", "App", footer=True),
+    # Not in the footer: with it the decision keys no longer fit in 60 columns. The status line shows "? keys".
+    Key("question_mark", "help", "keys", "these keys", "App"),
     Key("ctrl+p", "command_palette", "palette", "command palette", "App"),
     Key("tab", "focus_next", "focus", "next pane", "App"),
     Key("q", "quit", "quit", "quit", "App"),
 )
 
-# The decision form's own keys: its footer and the checklist labels show them.
+# The decision form's own keys, all priority bindings: the app acts on them when it reads the key, before passing
+# the next key on. A laggy link sends tab and the next key in one write; had tab moved focus only once the rationale
+# box handled it, the next key would already be on its way to the rationale. Digits tick the checklist whenever
+# focus is outside a text box; inside one they are typed.
 FORM_KEYS = (
     Key("ctrl+s", "save", "save", "save the decision", "Form", footer=True),
     Key("escape", "cancel", "keep draft", "close, keeping what you typed", "Form", footer=True),
-    # Direct keys, so a tick never depends on where focus is when keys arrive bunched (a laggy link sends tab and
-    # space in one write, and the space lands in the rationale).
-    *(Key(f"alt+{n}", f"tick({n - 1})", "tick", "tick checklist item 1–5" if n == 1 else "", "Form", footer=n == 1) for n in range(1, 6)),
+    Key("tab", "app.focus_next", "next", "next field", "Form"),
+    Key("space", "press_focused", "tick", "tick the focused box or state", "Form"),
+    Key("shift+tab", "app.focus_previous", "previous", "previous field", "Form"),
+    *(Key(str(n), f"tick({n - 1})", "tick", "tick checklist item 1–5 (outside text)" if n == 1 else "", "Form", footer=n == 1) for n in range(1, 6)),
 )
 
-DISPLAY = {"slash": "/", "question_mark": "?", "enter": "enter", "ctrl+p": "ctrl+p", "tab": "tab", "escape": "esc", "alt+1": "alt+1…5"}
+DISPLAY = {"slash": "/", "question_mark": "?", "enter": "enter", "ctrl+p": "ctrl+p", "tab": "tab", "escape": "esc", "1": "1…5", "shift+tab": "⇧tab"}
 UNBOUND = ("open_prior", "command_palette", "focus_next")  # handled by widgets or Textual itself
 
 

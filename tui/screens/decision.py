@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
@@ -28,7 +30,8 @@ SAVE, CANCEL = "save", "cancel"
 class DecisionScreen(ModalScreen[tuple[str, DecisionDraft]]):
     """Dismisses with ("save", draft) or ("cancel", draft): a cancelled draft is kept, never thrown away.
 
-    The form's keys are priority bindings, so alt+1…alt+5 tick the checklist wherever focus is, even in a text box.
+    The form's keys are priority bindings (see `tui.keys.FORM_KEYS`): tab moves focus before the next key is read,
+    and 1…5 tick the checklist whenever focus is outside a text box.
     """
 
     BINDINGS = bindings(FORM_KEYS, priority=True)
@@ -54,7 +57,7 @@ class DecisionScreen(ModalScreen[tuple[str, DecisionDraft]]):
             with Grid(id="checklist"):
                 for n, (key, label) in enumerate(CHECKS, start=1):
                     yield Checkbox(
-                        Content.assemble((f"alt+{n} ", "bold $text-primary"), label),
+                        Content.assemble((f"{n} ", "bold $text-primary"), label),
                         value=bool(getattr(self.draft.checklist, key)), id=key, compact=True,
                     )
             yield Static("suggested redactions", classes="label")
@@ -67,7 +70,8 @@ class DecisionScreen(ModalScreen[tuple[str, DecisionDraft]]):
     def on_mount(self) -> None:
         self._label_rationale()
         rationale = self.query_one("#rationale", Input)
-        rationale.focus()
+        # set_focus, not focus(): focus() is queued behind keys already read, which would then land nowhere.
+        self.set_focus(rationale)
         # Reopened text continues where it ended, nothing selected: the next keystroke adds, never replaces.
         rationale.cursor_position = len(rationale.value)
 
@@ -103,14 +107,38 @@ class DecisionScreen(ModalScreen[tuple[str, DecisionDraft]]):
 
     @on(Input.Submitted, "#rationale")
     @on(Input.Submitted, "#redactions")
-    def _submitted(self) -> None:
-        self.action_save()
+    async def _submitted(self) -> None:
+        await self.action_save()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # In a text box a digit is text: the binding steps aside and the box receives it.
+        return not (action in ("tick", "press_focused") and isinstance(self.focused, Input))
+
+    def action_press_focused(self) -> None:
+        """Space on the field focused as the key is read, not on whatever has focus once the key is handled."""
+        focused = self.focused
+        if isinstance(focused, (Checkbox, RadioSet)):
+            focused.action_toggle_button()
 
     def action_tick(self, index: int) -> None:
         box = self.query_one(f"#{CHECKS[index][0]}", Checkbox)
         box.value = not box.value
 
-    def action_save(self) -> None:
+    async def _drain(self) -> None:
+        """Let every field handle the keys already sent to it before the form is read.
+
+        Keys in one burst are handed to the focused field at once; ctrl+s, a priority key, would otherwise read
+        the form before the text typed just before it has reached the box. Awaiting here also holds back any key
+        after ctrl+s until the form is closed.
+        """
+        fields = [*self.query(Input), *self.query(Checkbox), self.query_one(RadioSet)]
+        flags = [asyncio.Event() for _ in fields]
+        for field, flag in zip(fields, flags):
+            field.call_later(flag.set)
+        await asyncio.gather(*(flag.wait() for flag in flags))
+
+    async def action_save(self) -> None:
+        await self._drain()
         draft = self.current()
         if not draft.rationale.strip() and draft.state not in RATIONALE_OPTIONAL:
             self.query_one("#error", Static).update(f"a rationale is required to {draft.state}")
@@ -118,5 +146,6 @@ class DecisionScreen(ModalScreen[tuple[str, DecisionDraft]]):
             return
         self.dismiss((SAVE, draft))
 
-    def action_cancel(self) -> None:
+    async def action_cancel(self) -> None:
+        await self._drain()
         self.dismiss((CANCEL, self.current()))

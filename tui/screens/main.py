@@ -38,7 +38,9 @@ def plural(n: int, noun: str) -> str:
 class MainScreen(Screen):
     """Queue, evidence and text. The app feeds it entries and scores; it asks the app to load, save and score."""
 
-    BINDINGS = bindings(REVIEW_KEYS)
+    # Priority bindings: the app acts on a key as it reads it, so a decision key bunched with the rationale after it
+    # opens the form before that text is handed on (see `check_action` for the search box).
+    BINDINGS = bindings(REVIEW_KEYS, priority=True)
 
     def __init__(self) -> None:
         super().__init__()
@@ -150,7 +152,8 @@ class MainScreen(Screen):
 
     def summary(self, shown: int) -> str:
         count = f"{shown} of {len(self.entries)}" if shown != len(self.entries) else f"{shown}"
-        return f"{count} {'item' if len(self.entries) == 1 else 'items'} · {self.sort_by}" + (" · " + " · ".join(self.filters) if self.filters else "")
+        narrowed = " · " + " · ".join(self.filters) if self.filters else ""
+        return f"{count} {'item' if len(self.entries) == 1 else 'items'} · {self.sort_by}{narrowed} · ? keys"
 
     def _show_empty(self, visible: list[QueueItem]) -> None:
         """Active filters stay in sight, and an empty queue or view says what to do next instead of showing nothing."""
@@ -221,12 +224,18 @@ class MainScreen(Screen):
 
     # --- actions ------------------------------------------------------------------------------------------------
 
-    def action_decide(self, state: str) -> None:
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # In the search box letters are text; only esc (clear) still acts there.
+        return action == "clear_filters" or not isinstance(self.focused, Input)
+
+    async def action_decide(self, state: str) -> None:
         entry = self.selected
         if entry is None:
             self.notify("nothing selected", severity="warning")
             return
-        self.review_app.start_decision(entry, state)
+        opened = self.review_app.start_decision(entry, state)
+        if opened is not None:
+            await opened  # the form is mounted and its rationale focused before the next key is read
 
     def action_undo(self) -> None:
         self.review_app.undo_last()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -95,7 +97,7 @@ class Evidence(Vertical):
         """The path, and for a revised draft each earlier version: decisions on it and how each score moved since."""
         if entry is None:
             return Content("")
-        lines = [Content.styled(f"{entry.item.path or entry.item.ref} · v{entry.version}", "$text-muted")]
+        lines = [Content.styled(f"{PurePath(entry.item.path).name if entry.item.path else entry.item.ref} · v{entry.version}", "$text-muted")]
         changed = {c.version: c for c in changes}
         for earlier, later in zip(entry.earlier, [*entry.earlier[1:], entry]):
             parts: list[tuple[str, str] | str] = [(f"v{earlier.version} ", "bold"), *_decision_parts(earlier, "you")]
