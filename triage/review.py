@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -328,6 +329,7 @@ class ReviewSession:
                 embed_texts(store, embedder, [t for _, s in batch for t in ([p.text for p in s.passages] or [s.text])])
                 scored: dict[int, ItemScore] = {}
                 for item, inputs in batch:
+                    time.sleep(0)  # hand the GIL over between items: the app that called this keeps its keys responsive
                     document = score_one(store, probe, index, embedder, inputs, policy)
                     scored[item.id] = ItemScore(document=document, prior=_prior_details(store, document.similar), scored_at=reviews.now())
                 with store.transaction():

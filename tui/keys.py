@@ -53,11 +53,11 @@ APP_KEYS = (
 # focus is outside a text box; inside one they are typed.
 FORM_KEYS = (
     Key("ctrl+s", "save", "save", "save the decision", "Form", footer=True),
-    Key("escape", "cancel", "keep draft", "close, keeping what you typed", "Form", footer=True),
-    Key("tab", "app.focus_next", "next", "next field", "Form"),
-    Key("space", "press_focused", "tick", "tick the focused box or state", "Form"),
-    Key("shift+tab", "app.focus_previous", "previous", "previous field", "Form"),
-    *(Key(str(n), f"tick({n - 1})", "tick", "tick checklist item 1–5 (outside text)" if n == 1 else "", "Form", footer=n == 1) for n in range(1, 6)),
+    Key("escape", "cancel", "keep draft", "keep as a draft", "Form", footer=True),
+    Key("tab", "app.focus_next", "next", "", "Form"),
+    Key("space", "press_focused", "tick", "tick the focused box", "Form"),
+    Key("shift+tab", "app.focus_previous", "previous", "", "Form"),
+    *(Key(str(n), f"tick({n - 1})", "tick", "tick item 1–5 (not in text)" if n == 1 else "", "Form", footer=n == 1) for n in range(1, 6)),
 )
 
 DISPLAY = {"slash": "/", "question_mark": "?", "enter": "enter", "ctrl+p": "ctrl+p", "tab": "tab", "escape": "esc", "1": "1…5", "shift+tab": "⇧tab"}

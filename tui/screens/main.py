@@ -114,7 +114,10 @@ class MainScreen(Screen):
                         if earlier.id == item_id:
                             earlier.score = score
         if changed:
-            self.refresh_view()
+            # Rows keep their order and membership while scores stream in (re-sorting 500 rows per batch would stall
+            # the keys); only the changed cells are redrawn. The queue re-sorts when scoring finishes.
+            self.table.show(self.visible)
+            self._show_detail()
 
     def set_text(self, item_id: int, text: ItemText) -> None:
         self.texts[item_id] = text
