@@ -209,7 +209,32 @@ def _v5_hazard(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_initial, _v2_labels, _v3_jobs, _v4_reviews, _v5_hazard]
+def _v7_review_versions(db: sqlite3.Connection) -> None:
+    """Draft versions and blind review: an item's path and version, and what a decision was made with.
+
+    A draft is identified by its path within a session; a changed file becomes a new item (`version` n + 1, `root_id`
+    the first version). On decisions, `scores_shown` and `blind` record the evidence the reviewer had (NULL: not
+    recorded, older rows), and `redoes` names the decision a redo re-instates.
+    """
+    _run_script(
+        db,
+        """
+        ALTER TABLE review_items ADD COLUMN path TEXT;
+        ALTER TABLE review_items ADD COLUMN root_id INTEGER REFERENCES review_items (id);
+        ALTER TABLE review_items ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+        UPDATE review_items SET path = (SELECT d.path FROM documents d WHERE d.id = review_items.document_id)
+            WHERE document_id IS NOT NULL;
+        CREATE INDEX review_items_path ON review_items (session_id, path);
+        ALTER TABLE review_decisions ADD COLUMN scores_shown INTEGER CHECK (scores_shown IN (0, 1));
+        ALTER TABLE review_decisions ADD COLUMN blind INTEGER CHECK (blind IN (0, 1));
+        ALTER TABLE review_decisions ADD COLUMN redoes INTEGER REFERENCES review_decisions (id)
+        """,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _v1_initial, _v2_labels, _v3_jobs, _v4_reviews, _v5_hazard, _v7_review_versions,
+]
 
 
 def migrate(db: sqlite3.Connection) -> int:

@@ -13,7 +13,7 @@ from corpus.store import Store
 _ITEM_COLUMNS = (
     "i.id, i.session_id, i.document_id, i.paper_id, i.position, i.added_at, "
     "COALESCE(d.title, p.title) AS title, COALESCE(d.content_hash, p.content_hash) AS content_hash, "
-    "d.path, p.arxiv_id, p.uid, p.published"
+    "COALESCE(i.path, d.path) AS path, p.arxiv_id, p.uid, p.published, i.root_id, i.version"
 )
 _ITEM_FROM = "review_items i LEFT JOIN documents d ON d.id = i.document_id LEFT JOIN papers p ON p.id = i.paper_id"
 
@@ -43,6 +43,13 @@ class ItemRow:
     arxiv_id: str | None = None
     uid: str | None = None
     published: str | None = None
+    root_id: int | None = None  # the first version's item id; None on a first version
+    version: int = 1
+
+    @property
+    def root(self) -> int:
+        """The item id every version of this draft shares: the first version's."""
+        return self.root_id if self.root_id is not None else self.id
 
     @property
     def kind(self) -> str:
@@ -73,6 +80,9 @@ class DecisionRow:
     scores: dict = field(default_factory=dict)
     content_hash: str = ""
     reverses: int | None = None
+    scores_shown: bool | None = None  # None: not recorded (a decision from before this was kept)
+    blind: bool | None = None  # made without having seen other reviewers' decisions on the item
+    redoes: int | None = None  # a redo: the undone decision this one re-instates
 
 
 @dataclass(frozen=True)
@@ -119,8 +129,13 @@ def list_sessions(store: Store) -> list[SessionRow]:
 # --- queue items ------------------------------------------------------------------------------------------------
 
 
-def add_item(store: Store, session_id: int, *, document_id: int | None = None, paper_id: int | None = None) -> tuple[int, bool]:
-    """Put a document or paper on the session's queue (once). Returns the item id and whether it was new."""
+def add_item(
+    store: Store, session_id: int, *, document_id: int | None = None, paper_id: int | None = None, path: str | None = None,
+) -> tuple[int, bool]:
+    """Put a document or paper on the session's queue (once). Returns the item id and whether it was new.
+
+    A draft with a `path` already queued in this session but different content becomes that item's next version.
+    """
     if (document_id is None) == (paper_id is None):
         raise ValueError("give exactly one of document_id and paper_id")
     column, value = ("document_id", document_id) if document_id is not None else ("paper_id", paper_id)
@@ -128,10 +143,20 @@ def add_item(store: Store, session_id: int, *, document_id: int | None = None, p
         row = db.execute(f"SELECT id FROM review_items WHERE session_id = ? AND {column} = ?", (session_id, value)).fetchone()
         if row:
             return int(row["id"]), False
-        position = db.execute("SELECT COALESCE(MAX(position), 0) + 1 FROM review_items WHERE session_id = ?", (session_id,)).fetchone()[0]
+        latest = None
+        if path is not None:
+            latest = db.execute(
+                "SELECT id, root_id, version, position FROM review_items WHERE session_id = ? AND path = ? ORDER BY version DESC LIMIT 1",
+                (session_id, path),
+            ).fetchone()
+        if latest is not None:
+            root_id, version, position = latest["root_id"] or latest["id"], latest["version"] + 1, latest["position"]
+        else:
+            root_id, version = None, 1
+            position = db.execute("SELECT COALESCE(MAX(position), 0) + 1 FROM review_items WHERE session_id = ?", (session_id,)).fetchone()[0]
         cursor = db.execute(
-            f"INSERT INTO review_items (session_id, {column}, position, added_at) VALUES (?, ?, ?, ?)",
-            (session_id, value, position, now()),
+            f"INSERT INTO review_items (session_id, {column}, position, added_at, path, root_id, version) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (session_id, value, position, now(), path, root_id, version),
         )
         return int(cursor.lastrowid), True
 
@@ -153,12 +178,13 @@ def append_decision(
     store: Store, *, session_id: int, item_id: int, reviewer: str, state: str | None, rationale: str = "",
     checklist: dict | None = None, probe_version: str | None = None, embedder_id: str | None = None,
     scores: dict | None = None, content_hash: str, reverses: int | None = None, decided_at: str | None = None,
+    scores_shown: bool | None = None, blind: bool | None = None, redoes: int | None = None,
 ) -> DecisionRow:
     """Append one entry to the log. The table's triggers refuse any later UPDATE or DELETE of it."""
     values = dict(
         session_id=session_id, item_id=item_id, reviewer=reviewer, decided_at=decided_at or now(), state=state,
         rationale=rationale, checklist=checklist or {}, probe_version=probe_version, embedder_id=embedder_id,
-        scores=scores or {}, content_hash=content_hash, reverses=reverses,
+        scores=scores or {}, content_hash=content_hash, reverses=reverses, scores_shown=scores_shown, blind=blind, redoes=redoes,
     )
     stored = {**values, "checklist": json.dumps(values["checklist"], sort_keys=True), "scores": json.dumps(values["scores"], sort_keys=True)}
     with store.transaction() as db:
@@ -168,23 +194,30 @@ def append_decision(
         return DecisionRow(id=int(cursor.lastrowid), **values)
 
 
-def list_decisions(store: Store, *, session_id: int | None = None, content_hash: str | None = None) -> list[DecisionRow]:
-    """Log entries, oldest first, for one session, one content hash (across sessions), or all."""
+def list_decisions(
+    store: Store, *, session_id: int | None = None, content_hash: str | None = None, item_id: int | None = None,
+) -> list[DecisionRow]:
+    """Log entries, oldest first, for one session, one content hash (across sessions), one item, or all."""
     sql, params = "SELECT * FROM review_decisions", []
     clauses = []
-    if session_id is not None:
-        clauses.append("session_id = ?")
-        params.append(session_id)
-    if content_hash is not None:
-        clauses.append("content_hash = ?")
-        params.append(content_hash)
+    for column, value in (("session_id", session_id), ("content_hash", content_hash), ("item_id", item_id)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
     if clauses:
         sql += " WHERE " + " AND ".join(clauses)
     rows = store.query(sql + " ORDER BY id", params)
     return [
-        DecisionRow(**{**dict(r), "checklist": json.loads(r["checklist"]), "scores": json.loads(r["scores"])})
+        DecisionRow(**{
+            **dict(r), "checklist": json.loads(r["checklist"]), "scores": json.loads(r["scores"]),
+            "scores_shown": _flag(r["scores_shown"]), "blind": _flag(r["blind"]),
+        })
         for r in rows
     ]
+
+
+def _flag(value: int | None) -> bool | None:
+    return None if value is None else bool(value)
 
 
 # --- scores last shown ------------------------------------------------------------------------------------------

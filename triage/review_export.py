@@ -12,14 +12,15 @@ from pathlib import Path
 from corpus.reviews import DecisionRow, ItemRow
 from corpus.scores import SCORE_FLOATS
 from triage.errors import UsageError
-from triage.review_records import Checklist, effective_decisions
+from triage.review_records import Checklist, effective_decisions, scores_were_shown
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl"}
 SCORE_COLUMNS = (*SCORE_FLOATS, "tier")
 CHECKLIST_COLUMNS = tuple(Checklist().to_dict())
 COLUMNS = (
-    "decision_id", "session", "item_id", "item", "title", "reviewer", "decided_at", "state", "in_force", "reverses",
-    "rationale", *CHECKLIST_COLUMNS, "probe_version", "embedder_id", *SCORE_COLUMNS, "reasons", "content_hash",
+    "decision_id", "session", "item_id", "item", "title", "version", "path", "reviewer", "decided_at", "state", "in_force",
+    "reverses", "redoes", "blind", "scores_shown", "rationale", *CHECKLIST_COLUMNS, "probe_version", "embedder_id",
+    *SCORE_COLUMNS, "reasons", "content_hash",
 )
 
 
@@ -45,7 +46,11 @@ def resolve_output(out: Path | str, *, base: Path | None = None) -> tuple[Path, 
 
 
 def export_rows(session: str, items: list[ItemRow], log: list[DecisionRow]) -> list[dict]:
-    """One row per log entry, oldest first; `in_force` says whether the entry is a decision still standing."""
+    """One row per log entry, oldest first; `in_force` says whether the entry is a decision still standing.
+
+    `version` is the draft version the entry is about; `scores_shown` false flags a decision made before any score
+    was shown; `blind` whether it was made without having seen other reviewers' (empty: not recorded).
+    """
     known = {item.id: item for item in items}
     standing = {d.id for d in effective_decisions(log).values()}
     rows = []
@@ -54,8 +59,9 @@ def export_rows(session: str, items: list[ItemRow], log: list[DecisionRow]) -> l
         checklist = Checklist.from_dict(d.checklist).to_dict()
         rows.append({
             "decision_id": d.id, "session": session, "item_id": d.item_id, "item": item.ref if item else "",
-            "title": item.title if item else "", "reviewer": d.reviewer, "decided_at": d.decided_at,
-            "state": d.state or "undo", "in_force": d.id in standing, "reverses": d.reverses, "rationale": d.rationale,
+            "title": item.title if item else "", "version": item.version if item else None, "path": item.path if item else None,
+            "reviewer": d.reviewer, "decided_at": d.decided_at, "state": d.state or "undo", "in_force": d.id in standing,
+            "reverses": d.reverses, "redoes": d.redoes, "blind": d.blind, "scores_shown": scores_were_shown(d), "rationale": d.rationale,
             **checklist, "probe_version": d.probe_version, "embedder_id": d.embedder_id,
             **{c: d.scores.get(c) for c in SCORE_COLUMNS}, "reasons": d.scores.get("reasons", []),
             "content_hash": d.content_hash, "checklist": checklist, "scores": d.scores,
@@ -73,7 +79,10 @@ def write_rows(rows: list[dict], target: Path, fmt: str) -> None:
                 writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
                 writer.writeheader()
                 for row in rows:
-                    writer.writerow({**row, "reasons": ";".join(row["reasons"]), "in_force": int(row["in_force"])})
+                    writer.writerow({
+                        **row, "reasons": ";".join(row["reasons"]), "in_force": int(row["in_force"]),
+                        **{flag: "" if row[flag] is None else int(row[flag]) for flag in ("blind", "scores_shown")},
+                    })
             else:
                 for row in rows:
                     slim = {k: v for k, v in row.items() if k not in CHECKLIST_COLUMNS and k not in SCORE_COLUMNS and k != "reasons"}

@@ -42,7 +42,7 @@ def sort_queue(entries: Sequence[QueueItem], by: str) -> list[QueueItem]:
 
 
 def filter_queue(entries: Sequence[QueueItem], *, tier: str | None = None, state: str | None = None, search: str = "") -> list[QueueItem]:
-    """Entries of this tier ("unscored" for none yet) and state ("decided" for any), whose title or id contains `search`."""
+    """Entries of this tier ("unscored" for none yet) and state ("decided" for any), whose title, path or id contains `search`."""
     needle = search.strip().lower()
     kept = []
     for entry in entries:
@@ -52,7 +52,7 @@ def filter_queue(entries: Sequence[QueueItem], *, tier: str | None = None, state
             continue
         if state and state != DECIDED and entry.state != state:
             continue
-        if needle and needle not in entry.title.lower() and needle not in entry.item.ref.lower():
+        if needle and not any(needle in field.lower() for field in (entry.title, entry.item.ref, entry.item.path or "")):
             continue
         kept.append(entry)
     return kept

@@ -97,16 +97,25 @@ class ItemScore:
 
 @dataclass
 class QueueItem:
-    """A queue row: the item, its latest scores, this reviewer's decision in force, and other reviewers' states."""
+    """A queue row: the item, its latest scores, this reviewer's decision in force, and other reviewers' states.
+
+    `others` is empty while review is blind and this reviewer has not decided the item yet. A revised draft is one
+    row, its latest version; `earlier` holds the versions before it, oldest first.
+    """
 
     item: ItemRow
     score: ItemScore | None = None
     decision: DecisionRow | None = None
     others: dict[str, str] = field(default_factory=dict)
+    earlier: list["QueueItem"] = field(default_factory=list)
 
     @property
     def id(self) -> int:
         return self.item.id
+
+    @property
+    def version(self) -> int:
+        return self.item.version
 
     @property
     def title(self) -> str:
@@ -130,3 +139,13 @@ def effective_decisions(log: Iterable[DecisionRow]) -> dict[tuple[int, str], Dec
         if entry.reverses is None and entry.id not in reversed_ids:
             current[(entry.item_id, entry.reviewer)] = entry
     return current
+
+
+def scores_were_shown(decision: DecisionRow) -> bool | None:
+    """Whether the reviewer saw scores when deciding; None on an undo entry, which decides nothing.
+
+    Entries from before the flag was kept say so by carrying the scores themselves.
+    """
+    if decision.state is None:
+        return None
+    return decision.scores_shown if decision.scores_shown is not None else bool(decision.scores)

@@ -9,7 +9,7 @@ from typing import Sequence
 import numpy as np
 
 from corpus.reviews import DecisionRow, ItemRow
-from triage.review_records import STATES, effective_decisions
+from triage.review_records import STATES, effective_decisions, scores_were_shown
 
 
 def cohen_kappa(first: Sequence[str], second: Sequence[str]) -> float | None:
@@ -58,6 +58,7 @@ class Agreement:
     items: int
     observed: float | None
     kappa: float | None
+    not_blind: int = 0  # items every reviewer decided, left out because a decision was made after seeing others'
 
 
 @dataclass
@@ -66,6 +67,7 @@ class Disagreement:
     ref: str
     title: str
     states: dict[str, str]
+    version: int = 1
 
 
 @dataclass
@@ -81,6 +83,9 @@ class ReviewStats:
     per_reviewer: dict[str, int]
     agreement: Agreement | None
     disagreements: list[Disagreement] = field(default_factory=list)
+    without_scores: int = 0  # decisions in force recorded with scores_shown false
+    on_earlier_versions: int = 0  # decisions in force on a version a later revision replaced
+    per_version: dict[int, int] = field(default_factory=dict)  # decisions in force per draft version
 
 
 def _observed(rows: list[list[str]]) -> float | None:
@@ -88,19 +93,25 @@ def _observed(rows: list[list[str]]) -> float | None:
 
 
 def agreement(current: dict[tuple[int, str], DecisionRow]) -> Agreement | None:
-    """Cohen's kappa for two reviewers, Fleiss' for three or more, over the items all of them decided."""
+    """Cohen's kappa for two reviewers, Fleiss' for three or more, over the items all of them decided blind.
+
+    A decision made after its reviewer saw another's on the item (or one not recorded as blind) would bias
+    agreement upwards, so such items are counted in `not_blind` and left out.
+    """
     reviewers = sorted({reviewer for _, reviewer in current})
     if len(reviewers) < 2:
         return None
     items = sorted({item for item, _ in current})
-    rows = [[current[(i, r)].state or "" for r in reviewers] for i in items if all((i, r) in current for r in reviewers)]
+    shared = [i for i in items if all((i, r) in current for r in reviewers)]
+    blind = [i for i in shared if all(current[(i, r)].blind for r in reviewers)]
+    rows = [[current[(i, r)].state or "" for r in reviewers] for i in blind]
     if len(reviewers) == 2:
         kappa = cohen_kappa([r[0] for r in rows], [r[1] for r in rows])
         method = "cohen"
     else:
         kappa = fleiss_kappa(rows)
         method = "fleiss"
-    return Agreement(method=method, reviewers=reviewers, items=len(rows), observed=_observed(rows), kappa=kappa)
+    return Agreement(method=method, reviewers=reviewers, items=len(rows), observed=_observed(rows), kappa=kappa, not_blind=len(shared) - len(blind))
 
 
 def session_stats(session: str, items: list[ItemRow], log: list[DecisionRow]) -> ReviewStats:
@@ -113,8 +124,15 @@ def session_stats(session: str, items: list[ItemRow], log: list[DecisionRow]) ->
         per_reviewer[reviewer] = per_reviewer.get(reviewer, 0) + 1
         by_item.setdefault(item_id, {})[reviewer] = decision.state or ""
     known = {item.id: item for item in items}
+    latest: dict[int, int] = {}
+    for item in items:
+        latest[item.root] = max(latest.get(item.root, 0), item.version)
+    per_version: dict[int, int] = {}
+    for item_id, _ in current:
+        version = known[item_id].version if item_id in known else 1
+        per_version[version] = per_version.get(version, 0) + 1
     disagreements = [
-        Disagreement(item_id=i, ref=known[i].ref, title=known[i].title, states=dict(sorted(states.items())))
+        Disagreement(item_id=i, ref=known[i].ref, title=known[i].title, states=dict(sorted(states.items())), version=known[i].version)
         for i, states in sorted(by_item.items())
         if len(set(states.values())) > 1 and i in known
     ]
@@ -122,4 +140,8 @@ def session_stats(session: str, items: list[ItemRow], log: list[DecisionRow]) ->
         session=session, items=len(items), decided_items=len(by_item), log_entries=len(log),
         reversals=sum(1 for d in log if d.reverses is not None), per_state=per_state,
         per_reviewer=dict(sorted(per_reviewer.items())), agreement=agreement(current), disagreements=disagreements,
+        without_scores=sum(1 for d in current.values() if not scores_were_shown(d)),
+        on_earlier_versions=sum(1 for i, _ in current if i in known and known[i].version < latest[known[i].root]),
+        per_version=dict(sorted(per_version.items())),
     )
+

@@ -12,19 +12,24 @@ from textual.app import App, SystemCommand
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
+from corpus.errors import InputError
+from corpus.reviews import DecisionRow
 from triage.errors import DOMAIN_ERRORS, UsageError
 from triage.review import DEFAULT_SESSION, ReviewSession, default_reviewer
 from triage.review_records import Checklist, ItemScore, QueueItem
 from triage.workspace import Workspace
 from tui.keys import APP_KEYS, bindings
 from tui.messages import (
-    DecisionDraft, DecisionRecorded, DecisionRefused, ItemScored, Progress, QueueLoaded, Retrained, ScoringFinished,
+    DecisionDraft, DecisionRecorded, DecisionRefused, ItemsScored, Progress, QueueLoaded, Redone, Retrained, ScoringFinished,
     TextLoaded, Undone, WorkFailed,
 )
 from tui.reporting import Cancelled, WorkerReporter
-from tui.screens.main import MainScreen
+from tui.screens.main import MainScreen, plural
+from tui.themes import ALIASES, DARK, THEMES
 
 if TYPE_CHECKING:
+    from textual.widget import AwaitMount
+
     from models.embedders import Embedder
     from models.probe_training import TrainingConfig
 
@@ -50,10 +55,14 @@ class ReviewApp(App[None]):
     def __init__(
         self, review: ReviewSession, *, reviewer: str, embedder_factory: EmbedderFactory | None = None,
         training_config: "TrainingConfig | None" = None, cursor_blink: bool = True, theme: str | None = None,
+        blind: bool = True, problems: list[str] | None = None,
     ):
         super().__init__()
         self.review = review
         self.reviewer = reviewer
+        self.blind = blind  # others' decisions hidden until this reviewer decides; False: adjudication, all shown
+        self.problems = list(problems or [])  # files that could not be queued: a notice now, stderr at exit
+        self.redo_stack: list[DecisionRow] = []  # decisions undone in this run, latest last; a new decision clears it
         self.embedder_factory = embedder_factory
         self.training_config = training_config
         self.cursor_blink = cursor_blink
@@ -65,11 +74,14 @@ class ReviewApp(App[None]):
         self._writes: "queue.Queue[Callable[[], object] | None]" = queue.Queue()
         self._quit_asked = 0.0
         self._pending_writes = 0
+        self._focus_after_load: int | None = None  # an item to put the cursor on once the queue reloads (undo, redo)
         self._main: MainScreen | None = None
-        if theme:
-            if theme not in self.available_themes:
-                raise UsageError(f"unknown theme {theme!r}; choose one of: {', '.join(sorted(self.available_themes))}")
-            self.theme = theme
+        for own in THEMES:
+            self.register_theme(own)
+        theme = ALIASES.get(theme or "", theme) or DARK
+        if theme not in self.available_themes:
+            raise UsageError(f"unknown theme {theme!r}; choose one of: light, dark, {', '.join(sorted(self.available_themes))}")
+        self.theme = theme
 
     def get_default_screen(self) -> Screen:
         return self.main
@@ -83,6 +95,9 @@ class ReviewApp(App[None]):
     def on_mount(self) -> None:
         self._update_subtitle()
         self._writer()
+        if self.problems:
+            listed = "\n".join(self.problems[:8]) + (f"\n… and {len(self.problems) - 8} more" if len(self.problems) > 8 else "")
+            self.notify(f"not queued ({len(self.problems)}):\n{listed}", title="some files could not be read", severity="warning", timeout=20)
 
     def start_session(self) -> None:
         """Called by the main screen once it is composed: load the queue, then score it when there is a model."""
@@ -96,14 +111,16 @@ class ReviewApp(App[None]):
             self._score()
 
     def _update_subtitle(self) -> None:
-        self.sub_title = f"{self.review.name} · {self.reviewer} · probe {self.probe_version[:8] if self.probe_version else '–'}"
+        mode = "blind" if self.blind else "adjudication"
+        self.sub_title = f"{self.review.name} · {self.reviewer} · {mode} · probe {self.probe_version[:8] if self.probe_version else '–'}"
 
     # --- workers: reading -------------------------------------------------------------------------------------------
 
     @work(thread=True, group="read", exit_on_error=False)
     def _load_queue(self) -> None:
         try:
-            self.post_message(QueueLoaded(self.review.queue(self.reviewer)))
+            entries = self.review.queue(self.reviewer, blind=self.blind)
+            self.post_message(QueueLoaded(entries, ReviewSession.names(self.review.workspace) if not entries else []))
         except Exception as exc:  # noqa: BLE001  (any failure is shown, never a crash that loses the session)
             self.post_message(WorkFailed("loading the queue", _describe(exc)))
 
@@ -123,12 +140,15 @@ class ReviewApp(App[None]):
         return self._embedder
 
     def _score_with(self, reporter: WorkerReporter, probe_version: str | None) -> None:
-        results = self.review.score(
-            self._get_embedder(), probe_version=probe_version, reporter=reporter,
-            on_item=lambda item_id, score: self.post_message(ItemScored(item_id, score)),
-        )
+        fresh: list[int] = []
+
+        def batch_done(scores: dict[int, ItemScore]) -> None:
+            fresh.extend(scores)
+            self.post_message(ItemsScored(scores))
+
+        results = self.review.score(self._get_embedder(), probe_version=probe_version, reporter=reporter, on_batch=batch_done)
         version = next(iter(results.values())).probe_version if results else probe_version
-        self.post_message(ScoringFinished(version, len(results)))
+        self.post_message(ScoringFinished(version, len(fresh), len(results) - len(fresh)))
 
     @work(thread=True, group="model", exit_on_error=False)
     def _score(self, probe_version: str | None = None) -> None:
@@ -180,10 +200,21 @@ class ReviewApp(App[None]):
                 return
             self.post_message(job())  # type: ignore[arg-type]
 
-    def open_decision(self, entry: QueueItem, draft: DecisionDraft, error: str = "") -> None:
+    def start_decision(self, entry: QueueItem, state: str) -> "AwaitMount | None":
+        """Open the form for `entry`, unless its score is still coming: a decision carries the evidence it was made on."""
+        if entry.score is None and self.model_busy:
+            self.notify("scoring… decide when the score is shown", severity="warning")
+            self.main.status.busy(f"scoring… decide on “{entry.title[:40]}” when its score is shown")
+            return None
+        earlier = self.drafts.get(entry.id) or self.restored.get(entry.id)
+        draft = DecisionDraft(entry.id, state, earlier.rationale, earlier.checklist) if earlier else DecisionDraft(entry.id, state)
+        note = "" if entry.score is not None else "no score is shown for this item: the decision is recorded with scores_shown = false"
+        return self.open_decision(entry, draft, note=note)
+
+    def open_decision(self, entry: QueueItem, draft: DecisionDraft, error: str = "", note: str = "") -> "AwaitMount":
         from tui.screens.decision import DecisionScreen
 
-        self.push_screen(DecisionScreen(entry.title, draft, error), callback=self._decision_closed)
+        return self.push_screen(DecisionScreen(entry.title, draft, error, note), callback=self._decision_closed)
 
     def _decision_closed(self, result: tuple[str, DecisionDraft] | None) -> None:
         from tui.screens.decision import SAVE
@@ -206,12 +237,13 @@ class ReviewApp(App[None]):
             try:
                 decision = self.review.decide(
                     draft.item_id, reviewer=self.reviewer, state=draft.state, rationale=draft.rationale,
-                    checklist=draft.checklist, shown=shown,
+                    checklist=draft.checklist, shown=shown, blind=self.blind,
                 )
             except Exception as exc:  # noqa: BLE001  (refused or failed: the draft goes back to the reviewer)
                 return DecisionRefused(draft, _describe(exc))
             return DecisionRecorded(decision)
 
+        self.redo_stack.clear()  # a new decision makes older undos stale to redo
         self.main.status.busy("saving decision")
         self._enqueue(job)
 
@@ -222,6 +254,20 @@ class ReviewApp(App[None]):
             except Exception as exc:  # noqa: BLE001
                 return WorkFailed("undo", _describe(exc))
             return Undone(*(result or (None, None)))
+
+        self._enqueue(job)
+
+    def redo_last(self) -> None:
+        if not self.redo_stack:
+            self.notify("nothing to redo: undo something first", severity="warning")
+            return
+        undone = self.redo_stack.pop()
+
+        def job():
+            try:
+                return Redone(self.review.redo(self.reviewer, undone.id))
+            except Exception as exc:  # noqa: BLE001
+                return WorkFailed("redo", _describe(exc))
 
         self._enqueue(job)
 
@@ -237,22 +283,37 @@ class ReviewApp(App[None]):
 
     # --- messages from the workers ----------------------------------------------------------------------------------
 
+    def _title(self, item_id: int) -> str:
+        entry = self.main.entries.get(item_id) or next((e for e in self.main.entries.values() for v in e.earlier if v.id == item_id), None)
+        return f"“{entry.title}”" + (f" v{entry.version}" if entry and entry.version > 1 else "") if entry else f"item {item_id}"
+
     def on_queue_loaded(self, message: QueueLoaded) -> None:
         if self.probe_version is None:
             scored = [e.score for e in message.entries if e.score is not None]
             if scored:
                 self.probe_version = max(scored, key=lambda s: s.scored_at).probe_version
                 self._update_subtitle()
-        self.main.set_entries(message.entries)
+        self.main.set_entries(message.entries, message.sessions)
+        if self._focus_after_load is not None:
+            self.main.focus_item(self._entry_for(self._focus_after_load))
+            self._focus_after_load = None
+
+    def _entry_for(self, item_id: int) -> int:
+        """The queue row an item id shows in: itself, or the latest version when it is an earlier one."""
+        for entry in self.main.entries.values():
+            if entry.id == item_id or any(v.id == item_id for v in entry.earlier):
+                return entry.id
+        return item_id
 
     def on_text_loaded(self, message: TextLoaded) -> None:
         self.main.set_text(message.item_id, message.text)
 
-    def on_item_scored(self, message: ItemScored) -> None:
-        if message.score.probe_version != self.probe_version:
-            self.probe_version = message.score.probe_version
+    def on_items_scored(self, message: ItemsScored) -> None:
+        version = next(iter(message.scores.values())).probe_version if message.scores else None
+        if version and version != self.probe_version:
+            self.probe_version = version
             self._update_subtitle()
-        self.main.set_score(message.item_id, message.score)
+        self.main.set_scores(message.scores)
 
     def on_scoring_finished(self, message: ScoringFinished) -> None:
         self.model_busy = False
@@ -260,7 +321,13 @@ class ReviewApp(App[None]):
         if message.probe_version:
             self.probe_version = message.probe_version
             self._update_subtitle()
-        self.main.status.idle(f"scored {message.items} items with probe {(message.probe_version or '–')[:8]}")
+        probe = (message.probe_version or "–")[:8]
+        if not message.scored and not message.kept:
+            done = "nothing to score: the queue is empty"
+        else:
+            kept = f", {plural(message.kept, 'item')} already scored" if message.kept else ""
+            done = f"scored {plural(message.scored, 'item')}{kept} with probe {probe}"
+        self.main.status.idle(done)
         self.main.refresh_view()
 
     def on_retrained(self, message: Retrained) -> None:
@@ -281,8 +348,12 @@ class ReviewApp(App[None]):
         entry = self.main.entries.get(decision.item_id)
         if entry is not None:
             entry.decision = decision
-        self.main.status.idle(f"saved: {decision.state} (#{decision.id})")
+        flag = " · no score was shown (flagged)" if not decision.scores_shown else ""
+        self.main.status.idle(f"saved: {decision.state} on {self._title(decision.item_id)} (#{decision.id}){flag}")
         self.main.refresh_view()
+        self.main.next_pending(decision.item_id)
+        if self.blind:
+            self._load_queue()  # your decision is in: the others' on this item can now be shown
 
     def on_decision_refused(self, message: DecisionRefused) -> None:
         self._pending_writes -= 1
@@ -299,13 +370,27 @@ class ReviewApp(App[None]):
         if undone is None:
             self.notify("nothing of yours to undo in this session", severity="warning")
             return
+        self.redo_stack.append(undone)
         # The undone decision comes back as a draft, so deciding again starts from what was entered.
         self.restored[undone.item_id] = DecisionDraft(undone.item_id, undone.state or "", undone.rationale, Checklist.from_dict(undone.checklist))
-        self.main.status.idle(f"undid {undone.state} (#{undone.id}); the log keeps both entries")
+        text = f"undid {undone.state} on {self._title(undone.item_id)} (#{undone.id}); U redoes it"
+        self.main.status.idle(text)
+        self.notify(text)
+        self._focus_after_load = undone.item_id
+        self._load_queue()
+
+    def on_redone(self, message: Redone) -> None:
+        self._pending_writes -= 1
+        decision = message.decision
+        self.restored.pop(decision.item_id, None)
+        text = f"redid {decision.state} on {self._title(decision.item_id)} (#{decision.id})"
+        self.main.status.idle(text)
+        self.notify(text)
+        self._focus_after_load = decision.item_id
         self._load_queue()
 
     def on_work_failed(self, message: WorkFailed) -> None:
-        if message.task == "undo":
+        if message.task in ("undo", "redo"):
             self._pending_writes -= 1
         if message.task in ("scoring", "retraining"):
             self.model_busy = False
@@ -348,15 +433,23 @@ class ReviewApp(App[None]):
 def build_app(
     workspace: Workspace, embedder_factory: EmbedderFactory | None, session: str = DEFAULT_SESSION, reviewer: str | None = None,
     paths: list[Path] | None = None, *, arxiv_ids: list[str] | None = None, training_config: "TrainingConfig | None" = None,
-    cursor_blink: bool = True, theme: str | None = None,
+    cursor_blink: bool = True, theme: str | None = None, blind: bool = True,
 ) -> ReviewApp:
-    """Open (or create) the session, queue the drafts and papers given, and build the app. Bad input raises here."""
+    """Open (or create) the session, queue the drafts and papers given, and build the app.
+
+    A file that cannot be read is left out and listed in `app.problems`; only when every file given is bad does
+    this raise, as there is then nothing of what was asked for to open.
+    """
     review = ReviewSession.open(workspace, session)
+    problems: list[str] = []
     if paths:
-        review.add_drafts(list(paths))
+        queued = review.queue_drafts(list(paths))
+        if not queued.items:
+            raise InputError("; ".join(queued.problems))
+        problems = queued.problems
     if arxiv_ids:
         review.add_papers(list(arxiv_ids))
     return ReviewApp(
-        review, reviewer=reviewer or default_reviewer(), embedder_factory=embedder_factory,
-        training_config=training_config, cursor_blink=cursor_blink, theme=theme,
+        review, reviewer=reviewer or default_reviewer(), embedder_factory=embedder_factory, training_config=training_config,
+        cursor_blink=cursor_blink, theme=theme, blind=blind, problems=problems,
     )

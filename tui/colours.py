@@ -19,7 +19,9 @@ def palette(app: App) -> dict[str, str]:
     foreground = Color.parse(variables["foreground"])
     colours = {name: Color.parse(variables[name]).hex for name in ("error", "success", "warning", "accent", "primary")}
     colours["foreground"] = foreground.hex
-    colours["muted"] = foreground.blend(background, 0.45).hex
+    # The app's own themes set a muted text colour checked for contrast; other themes get a blend.
+    muted = variables.get("text-muted", "")
+    colours["muted"] = Color.parse(muted).hex if muted.startswith("#") else foreground.blend(background, 0.45).hex
     return colours
 
 

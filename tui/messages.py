@@ -24,6 +24,7 @@ class DecisionDraft:
 @dataclass
 class QueueLoaded(Message):
     entries: list[QueueItem]
+    sessions: list[str] = field(default_factory=list)  # every session in the workspace, for the empty-queue hint
 
 
 @dataclass
@@ -33,15 +34,17 @@ class TextLoaded(Message):
 
 
 @dataclass
-class ItemScored(Message):
-    item_id: int
-    score: ItemScore
+class ItemsScored(Message):
+    """One batch of fresh scores: the queue redraws once per batch, not once per item."""
+
+    scores: dict[int, ItemScore]
 
 
 @dataclass
 class ScoringFinished(Message):
     probe_version: str | None
-    items: int
+    scored: int  # scored in this run
+    kept: int = 0  # already scored by this probe: cached scores kept
 
 
 @dataclass
@@ -65,6 +68,11 @@ class DecisionRefused(Message):
 class Undone(Message):
     reversal: DecisionRow | None
     undone: DecisionRow | None
+
+
+@dataclass
+class Redone(Message):
+    decision: DecisionRow
 
 
 @dataclass

@@ -64,32 +64,33 @@ def review(
     session: Optional[str] = SESSION_OPTION,
     reviewer: Optional[str] = typer.Option(None, "--reviewer", "-r", envvar="TRIAGE_REVIEWER", help="Your name in the decision log (default: your login).", show_default=False),
     arxiv_id: Optional[List[str]] = typer.Option(None, "--arxiv-id", help="Queue an arXiv paper (repeatable). One not yet in the workspace is fetched from arXiv over the network; drafts never are.", show_default=False),
-    theme: Optional[str] = typer.Option(None, "--theme", help="textual-dark, textual-light, or any Textual theme.", show_default=False),
+    theme: Optional[str] = typer.Option(None, "--theme", help="light, dark (both WCAG AA), or any Textual theme.", show_default=False),
+    adjudicate: bool = typer.Option(False, "--adjudicate", help="Show every reviewer's decisions at once (review is blind by default).", show_default=False),
 ) -> None:
     """Open the review app on a session, queuing any drafts given (.md, .txt, .tex, .pdf)."""
     if ctx.invoked_subcommand is not None:
         return
-    from corpus.errors import InputError
+    import sys
+
     from triage.review import DEFAULT_SESSION
     # The TUI is a face like this CLI; importing it here keeps `triage --help` free of Textual.
     from tui.app import build_app
 
     opts = options(ctx)
-    paths = [Path(a) for a in ctx.args]
-    for path in paths:  # one clear line for a typo, before the workspace is touched
-        if not path.is_file():
-            raise InputError("no such file" if not path.exists() else "not a file", source=str(path))
     review_app_instance = build_app(
-        opts.workspace(), opts.embedder, session or DEFAULT_SESSION, reviewer, paths, arxiv_ids=list(arxiv_id or []), theme=theme,
+        opts.workspace(), opts.embedder, session or DEFAULT_SESSION, reviewer, [Path(a) for a in ctx.args],
+        arxiv_ids=list(arxiv_id or []), theme=theme, blind=not adjudicate,
     )
     review_app_instance.run()
+    for problem in review_app_instance.problems:  # shown in the app too; repeated here so they outlive the screen
+        print(f"not queued: {problem}", file=sys.stderr)
 
 
 @review_app.command(
     "stats",
     epilog=(
         "Examples:\n\n  triage review stats --session q3-lab\n\n  triage review stats -s q3-lab --format json\n\n"
-        "Agreement is Cohen's kappa for two reviewers and Fleiss' kappa for three or more, over the items all of them decided."
+        "Agreement is Cohen's kappa for two reviewers and Fleiss' kappa for three or more, over the items all of them decided blind."
     ),
 )
 def review_stats(ctx: typer.Context, session: Optional[str] = SESSION_OPTION, fmt: OutputFormat = FORMAT_OPTION) -> None:
@@ -120,9 +121,17 @@ def review_stats(ctx: typer.Context, session: Optional[str] = SESSION_OPTION, fm
         name = "Cohen's" if agreement.method == "cohen" else "Fleiss'"
         kappa = "undefined (every decision in one state)" if agreement.kappa is None else f"{agreement.kappa:.3f}"
         observed = "–" if agreement.observed is None else f"{agreement.observed:.0%}"
-        console.print(f"agreement ({', '.join(agreement.reviewers)}): {name} kappa {kappa} over {agreement.items} shared items; raw agreement {observed}")
+        console.print(
+            f"agreement ({', '.join(agreement.reviewers)}): {name} kappa {kappa} over {agreement.items} items all decided blind; "
+            f"raw agreement {observed}; {agreement.not_blind} shared item(s) not blind, left out"
+        )
+    if stats.without_scores:
+        console.print(f"[bold]{stats.without_scores} decision(s) in force were made before any score was shown[/] (scores_shown false in the export)")
+    if len(stats.per_version) > 1 or stats.on_earlier_versions:
+        versions = ", ".join(f"v{v}: {n}" for v, n in stats.per_version.items())
+        console.print(f"decisions in force per draft version: {versions}; {stats.on_earlier_versions} on a version since revised")
     if stats.disagreements:
-        rows = [{"item": d.ref, "title": d.title, **d.states} for d in stats.disagreements]
+        rows = [{"item": d.ref, "version": f"v{d.version}", "title": d.title, **d.states} for d in stats.disagreements]
         render(rows, fmt, title="Disagreements")
 
 

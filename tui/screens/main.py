@@ -6,16 +6,15 @@ from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, OptionList
+from textual.widgets import DataTable, Footer, Header, Input, OptionList, Static
 
 from triage.review import ItemText
 from triage.review_queue import RISK, SORTS, STATE_FILTERS, TIERS, filter_queue, sort_queue
-from triage.review_records import ItemScore, QueueItem
+from triage.review_records import PENDING, ItemScore, QueueItem
 from tui.keys import REVIEW_KEYS, bindings
-from tui.messages import DecisionDraft
 from tui.widgets.draft_text import DraftText
 from tui.widgets.evidence import Evidence
 from tui.widgets.inputs import SteadyInput
@@ -32,21 +31,29 @@ def _cycle(options: tuple[str, ...], current: str | None) -> str | None:
     return sequence[(sequence.index(current) + 1) % len(sequence)]
 
 
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 class MainScreen(Screen):
     """Queue, evidence and text. The app feeds it entries and scores; it asks the app to load, save and score."""
 
-    BINDINGS = [*bindings(REVIEW_KEYS), Binding("escape", "clear_search", "clear", show=False)]
+    # Priority bindings: the app acts on a key as it reads it, so a decision key bunched with the rationale after it
+    # opens the form before that text is handed on (see `check_action` for the search box).
+    BINDINGS = bindings(REVIEW_KEYS, priority=True)
 
     def __init__(self) -> None:
         super().__init__()
         self.entries: dict[int, QueueItem] = {}
         self.texts: dict[int, ItemText] = {}
+        self.sessions: list[str] = []
         self.sort_by = RISK
         self.tier: str | None = None
         self.state: str | None = None
         self.search = ""
         self.loaded = False
         self._shown_text: tuple[int, str | None] | None = None  # (item id, probe version) now in the text pane
+        self._visible: list[QueueItem] | None = None  # sorted and filtered, until entries or the view change
 
     @property
     def review_app(self) -> "ReviewApp":
@@ -63,35 +70,54 @@ class MainScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="§")
         with Vertical(id="queue-pane"):
-            yield SteadyInput(placeholder="search titles… (enter: done, esc: clear)", id="search", compact=True)
+            yield SteadyInput(placeholder="search titles, paths, ids… (enter: done, esc: clear)", id="search", compact=True)
+            yield Static(id="filters")
             yield QueueTable(id="queue")
+            yield Static(id="empty")
         with Horizontal(id="detail"):
             yield Evidence(id="evidence")
             yield DraftText(id="text")
         yield StatusLine()
-        yield Footer(compact=True)
+        # The palette is on ctrl+p (listed in ?); its footer entry would be cut off on narrow terminals.
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self._show_search(False)
+        self.query_one("#filters").display = False
+        self.query_one("#empty").display = False
         self.table.loading = True
         self.table.focus()
         self.review_app.start_session()
 
     # --- what the app feeds in ----------------------------------------------------------------------------------
 
-    def set_entries(self, entries: list[QueueItem]) -> None:
+    def set_entries(self, entries: list[QueueItem], sessions: list[str] | None = None) -> None:
         self.entries = {e.id: e for e in entries}
+        if sessions is not None:
+            self.sessions = sessions
         self.loaded = True
         self.table.loading = False
         self.refresh_view()
         if self.focused is None:
             self.table.focus()
 
-    def set_score(self, item_id: int, score: ItemScore) -> None:
-        entry = self.entries.get(item_id)
-        if entry is not None:
-            entry.score = score
-            self.refresh_view()
+    def set_scores(self, scores: dict[int, ItemScore]) -> None:
+        changed = False
+        for item_id, score in scores.items():
+            entry = self.entries.get(item_id)
+            if entry is not None:
+                entry.score = score
+                changed = True
+            else:  # an earlier version: its scores show in the history of the latest
+                for latest in self.entries.values():
+                    for earlier in latest.earlier:
+                        if earlier.id == item_id:
+                            earlier.score = score
+        if changed:
+            # Rows keep their order and membership while scores stream in (re-sorting 500 rows per batch would stall
+            # the keys); only the changed cells are redrawn. The queue re-sorts when scoring finishes.
+            self.table.show(self.visible)
+            self._show_detail()
 
     def set_text(self, item_id: int, text: ItemText) -> None:
         self.texts[item_id] = text
@@ -105,28 +131,64 @@ class MainScreen(Screen):
 
     @property
     def visible(self) -> list[QueueItem]:
-        ordered = sort_queue(list(self.entries.values()), self.sort_by)
-        return filter_queue(ordered, tier=self.tier, state=self.state, search=self.search)
+        if self._visible is None:
+            ordered = sort_queue(list(self.entries.values()), self.sort_by)
+            self._visible = filter_queue(ordered, tier=self.tier, state=self.state, search=self.search)
+        return self._visible
 
     @property
     def selected(self) -> QueueItem | None:
         item_id = self.table.selected_id
         return self.entries.get(item_id) if item_id is not None else None
 
+    @property
+    def filters(self) -> list[str]:
+        return [f"tier {self.tier}"] * bool(self.tier) + [f"state {self.state}"] * bool(self.state) + [f"“{self.search}”"] * bool(self.search)
+
     def refresh_view(self) -> None:
+        self._visible = None
         visible = self.visible
         self.table.show(visible)
+        self._show_empty(visible)
         self._show_detail()
         self.status.view(self.summary(len(visible)))
 
     def summary(self, shown: int) -> str:
-        narrowed = [f"tier {self.tier}"] * bool(self.tier) + [f"state {self.state}"] * bool(self.state) + [f"“{self.search}”"] * bool(self.search)
         count = f"{shown} of {len(self.entries)}" if shown != len(self.entries) else f"{shown}"
-        return f"{count} items · {self.sort_by}" + (" · " + " · ".join(narrowed) if narrowed else "")
+        narrowed = " · " + " · ".join(self.filters) if self.filters else ""
+        return f"{count} {'item' if len(self.entries) == 1 else 'items'} · {self.sort_by}{narrowed} · ? keys"
+
+    def _show_empty(self, visible: list[QueueItem]) -> None:
+        """Active filters stay in sight, and an empty queue or view says what to do next instead of showing nothing."""
+        bar = self.query_one("#filters", Static)
+        bar.display = bool(self.filters)
+        bar.update(Content.assemble(("filters: ", "bold"), " · ".join(self.filters), ("  (esc clears all)", "$text-muted")))
+        empty = self.query_one("#empty", Static)
+        if visible or not self.loaded:
+            empty.display = False
+            self.table.display = True
+            return
+        name = self.review_app.review.name
+        if not self.entries:
+            others = [s for s in self.sessions if s != name]
+            hint = [
+                ("This session is empty.", "bold"),
+                f"\nSession “{name}” has no drafts yet. Quit (q) and queue some:\n",
+                (f"  triage review draft.md other.pdf --session {name}", "bold $text-primary"),
+            ]
+            if others:
+                hint += ["\nOr did you mean another session? ", (", ".join(others[:8]), "bold")]
+        else:
+            hint = [("Nothing matches ", "bold"), (" · ".join(self.filters), "bold $text-primary"),
+                    f"\n{plural(len(self.entries), 'item')} hidden by these filters. Press esc to clear them all."]
+        empty.update(Content.assemble(*hint))
+        empty.display = True
+        self.table.display = False
 
     def _show_detail(self) -> None:
         entry = self.selected
-        self.query_one(Evidence).show(entry, self.review_app.reviewer)
+        text = self.texts.get(entry.id) if entry else None
+        self.query_one(Evidence).show(entry, self.review_app.reviewer, blind=self.review_app.blind, changes=text.changes if text else None)
         text_pane = self.query_one(DraftText)
         if entry is None:
             text_pane.show("", [])
@@ -135,7 +197,6 @@ class MainScreen(Screen):
         key = (entry.id, entry.score.probe_version if entry.score else None)
         if key == self._shown_text:
             return
-        text = self.texts.get(entry.id)
         if text is None:
             self.review_app.load_text(entry.id)
             return
@@ -147,28 +208,54 @@ class MainScreen(Screen):
     def _row_highlighted(self) -> None:
         self._show_detail()
 
+    def focus_item(self, item_id: int) -> None:
+        """Put the cursor on an item, clearing the filters first when they hide it."""
+        if not self.table.select(item_id) and item_id in self.entries:
+            self.action_clear_filters()
+            self.table.select(item_id)
+        self._show_detail()
+
+    def next_pending(self, after: int) -> None:
+        """Move on from a decided item to the next pending one below it (wrapping), if any."""
+        visible = self.visible
+        ids = [e.id for e in visible]
+        start = ids.index(after) + 1 if after in ids else 0
+        for entry in visible[start:] + visible[:start]:
+            if entry.state == PENDING and entry.id != after:
+                self.table.select(entry.id)
+                return
+
     # --- actions ------------------------------------------------------------------------------------------------
 
-    def action_decide(self, state: str) -> None:
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # In the search box letters are text; only esc (clear) still acts there.
+        return action == "clear_filters" or not isinstance(self.focused, Input)
+
+    async def action_decide(self, state: str) -> None:
         entry = self.selected
         if entry is None:
             self.notify("nothing selected", severity="warning")
             return
-        app = self.review_app
-        earlier = app.drafts.get(entry.id) or app.restored.get(entry.id)
-        draft = DecisionDraft(entry.id, state, earlier.rationale, earlier.checklist) if earlier else DecisionDraft(entry.id, state)
-        self.review_app.open_decision(entry, draft)
+        opened = self.review_app.start_decision(entry, state)
+        if opened is not None:
+            await opened  # the form is mounted and its rationale focused before the next key is read
 
     def action_undo(self) -> None:
         self.review_app.undo_last()
+
+    def action_redo(self) -> None:
+        self.review_app.redo_last()
 
     def action_retrain(self) -> None:
         self.review_app.start_retrain()
 
     def action_passage(self, step: int) -> None:
-        index = self.query_one(DraftText).jump(step)
+        pane = self.query_one(DraftText)
+        index = pane.jump(step)
         if index is None:
             self.notify("no highlighted passages in this item", severity="warning")
+        else:
+            self.status.idle(pane.describe(index))
 
     def action_cycle_sort(self) -> None:
         self.set_view(sort_by=SORTS[(SORTS.index(self.sort_by) + 1) % len(SORTS)])
@@ -201,17 +288,18 @@ class MainScreen(Screen):
         self._show_search(True)
         self.query_one("#search", Input).focus()
 
-    def action_clear_search(self) -> None:
+    def action_clear_filters(self) -> None:
+        """One key for everything that narrows the queue: search, tier and state."""
         box = self.query_one("#search", Input)
-        if box.display or self.search:
-            box.value = ""
-            self._show_search(False)
-            self.set_view(search="")
-            self.table.focus()
+        box.value = ""
+        self._show_search(False)
+        self.set_view(tier=None, state=None, search="")
+        self.table.focus()
 
     @on(Input.Changed, "#search")
     def _search_changed(self, event: Input.Changed) -> None:
-        self.set_view(search=event.value)
+        if event.value != self.search:
+            self.set_view(search=event.value)
 
     @on(Input.Submitted, "#search")
     def _search_done(self) -> None:

@@ -10,8 +10,9 @@ from textual.widgets import Static
 
 from models.probes import CAPABILITIES, HAZARD, SAFETY
 
-# A line break inside a paragraph; a Markdown heading or list line keeps its own line.
-_SINGLE_NEWLINE = re.compile(r"(?<!\n)\n(?![\n#*\-+>]|\d+\.)")
+# A line break inside a paragraph (with the indentation around it); a Markdown heading or list line keeps its own line.
+_SINGLE_NEWLINE = re.compile(r"[ \t]*(?<!\n)\n[ \t]*(?![\n#*\-+>]|\d+\.)")
+_LEADING_SPACE = re.compile(r"^[ \t]+", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,11 @@ def segments(length: int, passages: list[tuple[int, int, list[str]]]) -> list[Se
 
 
 def reflow(text: str) -> str:
-    """Join hard-wrapped lines so the pane wraps to its own width; blank lines still separate paragraphs."""
-    return _SINGLE_NEWLINE.sub(" ", text)
+    """Join hard-wrapped lines so the pane wraps to its own width; blank lines still separate paragraphs.
+
+    Indentation goes too: the pane is for reading the words, and leading spaces read as a layout fault.
+    """
+    return _LEADING_SPACE.sub("", _SINGLE_NEWLINE.sub(" ", text.strip("\n"))).strip(" ")
 
 
 class DraftText(VerticalScroll):
@@ -55,6 +59,7 @@ class DraftText(VerticalScroll):
         super().__init__(**kwargs)
         self._anchors: list[Static] = []
         self._covers: list[list[Static]] = []
+        self._axes: list[list[str]] = []
         self.current = -1
 
     def show(self, text: str, passages: list[tuple[int, int, list[str]]]) -> None:
@@ -72,12 +77,13 @@ class DraftText(VerticalScroll):
                 kind = "-hazard"
             else:
                 kind = "-both" if len(segment.axes) > 1 else (f"-{next(iter(segment.axes))}" if segment.axes else "")
-            widget = Static(reflow(piece.strip("\n")), markup=False, classes=kind)
+            widget = Static(reflow(piece), markup=False, classes=kind)
             widgets.append(widget)
             for i, (s, e, _) in enumerate(ordered):
                 if s <= segment.start and segment.end <= e:
                     self._covers[i].append(widget)
-        # A passage that covers no visible text (whitespace only) cannot be jumped to; keep both lists aligned.
+        # A passage that covers no visible text (whitespace only) cannot be jumped to; keep the lists aligned.
+        self._axes = [list(drives) for cover, (_, _, drives) in zip(self._covers, ordered) if cover]
         self._covers = [cover for cover in self._covers if cover]
         self._anchors = [cover[0] for cover in self._covers]
         self.mount_all(widgets)
@@ -97,3 +103,8 @@ class DraftText(VerticalScroll):
             widget.add_class("-current")
         self.scroll_to_widget(self._anchors[self.current], top=True, animate=False)
         return self.current
+
+    def describe(self, index: int) -> str:
+        """`passage 2/5, capabilities`: where a jump landed and which axis the passage pushes up."""
+        axes = ", ".join(self._axes[index]) if 0 <= index < len(self._axes) else ""
+        return f"passage {index + 1}/{len(self._anchors)}" + (f", {axes}" if axes else "")

@@ -1,0 +1,321 @@
+"""A reviewer's day in the app, driven with Pilot: typed text kept, evidence on every decision, revisions, blind review."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import threading
+
+import pytest
+from textual.widgets import Input, Static
+
+from corpus.errors import InputError
+from tests.cli_helpers import run_cli
+from tests.review_helpers import FLASHMIX, RED_TEAM, SAE, burst, screen_text, seed_snapshot_session, settle
+from triage.review import ReviewSession
+from tui.app import build_app
+from tui.messages import ScoringFinished
+from tui.screens.decision import DecisionScreen
+from tui.themes import THEMES, contrast, text_pairs
+from tui.widgets.draft_text import reflow
+
+pytestmark = pytest.mark.anyio
+SIZE = (100, 30)
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+def _app(workspace, reviewer: str = "alice", paths=None, **kwargs):
+    review = seed_snapshot_session(workspace)
+    return build_app(workspace, None, review.name, reviewer, paths or [], cursor_blink=False, **kwargs)
+
+
+def _select(app, title_start: str) -> None:
+    app.main.focus_item(next(e.id for e in app.main.visible if e.title.startswith(title_start)))
+
+
+def _rationale(app) -> Input:
+    return app.screen.query_one("#rationale", Input)
+
+
+# --- typed text is never lost --------------------------------------------------------------------------------------
+
+
+async def test_a_reopened_rationale_continues_where_it_ended(workspace):
+    app = _app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        _select(app, "Automated")
+        await pilot.press("r", *"2nd look", "escape")
+        await pilot.press("r")
+        box = _rationale(app)
+        assert box.selection.is_empty and box.cursor_position == len("2nd look")
+        await pilot.press(*" X")
+        assert _rationale(app).value == "2nd look X"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        await pilot.press("u")  # the undone decision comes back pre-filled, again with the cursor at its end
+        await settle(pilot)
+        await pilot.press("h")
+        box = _rationale(app)
+        assert box.value == "2nd look X" and box.selection.is_empty and box.cursor_position == len(box.value)
+        await pilot.press(*" Y", "ctrl+s")
+        await settle(pilot)
+    assert [d.rationale for d in ReviewSession.open(workspace, "snap").log()][-1] == "2nd look X Y"
+
+
+async def test_checklist_ticks_survive_one_burst_of_input(workspace):
+    app = _app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        _select(app, "Automated")
+        # One write: r (open the form), a rationale with a digit in it, tab space (tick the first box), tab, 3 and 5
+        # (direct keys), ctrl+s; then the next burst opens the form on the next item and keeps the text for later.
+        await burst(pilot, "rkernels x2\t \t35\x13")
+        assert not isinstance(app.screen, DecisionScreen)
+        await burst(pilot, "hask the authors\x1b")
+        assert app.drafts[app.main.selected.id].rationale == "ask the authors"
+        await pilot.press("h")
+        assert [str(b.label).split(" ")[0] for b in app.screen.query("Checkbox")] == ["1", "2", "3", "4", "5"]
+    decision = ReviewSession.open(workspace, "snap").log()[-1]
+    assert decision.rationale == "kernels x2"
+    ticked = {k for k, v in decision.checklist.items() if v is True}
+    assert ticked == {"capability_uplift", "dual_use_hazard", "responsible_disclosure"}
+
+
+async def test_the_form_shows_its_keys_and_clears_its_error_once_answered(workspace):
+    app = _app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        _select(app, "Automated")
+        await pilot.press("r", "ctrl+s")
+        error = app.screen.query_one("#error", Static)
+        assert "rationale is required" in str(error.render())
+        await pilot.press("o")
+        assert str(error.render()).strip() == ""
+        footer = screen_text(app).splitlines()[-1]
+        assert "save" in footer and "keep draft" in footer and "approve" not in footer
+        await pilot.press("tab")  # on the checklist, digits tick: the footer says so
+        assert "1…5 tick" in screen_text(app).splitlines()[-1]
+
+
+# --- decisions carry their evidence --------------------------------------------------------------------------------
+
+
+async def test_no_decision_is_saved_silently_before_its_scores(workspace, tmp_path, capsys):
+    draft = tmp_path / "unscored.md"
+    draft.write_text("# A new draft\n\nNothing has scored this text yet.\n", encoding="utf-8")
+    release = threading.Event()
+
+    def model_that_fails_later():
+        assert release.wait(30)
+        raise RuntimeError("no model here")
+
+    app = _app(workspace, paths=[draft])
+    app.embedder_factory = model_that_fails_later
+    async with app.run_test(size=SIZE) as pilot:
+        while not app.main.loaded:
+            await pilot.pause(0.02)
+        _select(app, "A new draft")
+        await pilot.press("a")
+        await pilot.pause()
+        assert not isinstance(app.screen, DecisionScreen)  # scoring: wait for the score
+        assert app.main.status.activity.startswith("scoring… decide on “A new draft” when its score is shown")
+        release.set()
+        await settle(pilot)
+        await pilot.press("a")  # scoring failed: no score can come, so deciding is allowed, and flagged
+        assert "scores_shown = false" in str(app.screen.query_one("#note", Static).render())
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        entry = next(e for e in app.main.entries.values() if e.title == "A new draft")
+        assert entry.decision.scores_shown is False
+        assert "approve !" in screen_text(app)
+    stats = run_cli(capsys, "review", "stats", "-s", "snap", "--format", "json")
+    assert stats.json()["without_scores"] == 1
+    table = run_cli(capsys, "review", "stats", "-s", "snap")
+    assert "made before any score was shown" in table.out
+    out = tmp_path / "d.csv"
+    assert run_cli(capsys, "review", "export", "-s", "snap", "--out", out).code == 0
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [(r["title"], r["scores_shown"]) for r in rows] == [(rows[0]["title"], "1"), ("A new draft", "0")]
+
+
+async def test_a_revised_draft_is_one_row_marked_v2_with_its_history(workspace, tmp_path, capsys):
+    draft = tmp_path / "x.md"
+    original = SAE.read_text(encoding="utf-8").replace("# Dictionary", "# Draft X: Dictionary", 1)
+    draft.write_text(original, encoding="utf-8")
+    app = _app(workspace, paths=[draft])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert len(app.main.entries) == 4
+    review = ReviewSession.open(workspace, "snap")
+    item = next(e for e in review.queue("alice") if e.title.startswith("Draft X"))
+    review.decide(item.id, reviewer="alice", state="approve", shown=item.score)
+    draft.write_text(original.replace("sparse autoencoder", "SAE", 3) + "\nA new closing paragraph.\n", encoding="utf-8")
+    revised = build_app(workspace, None, "snap", "alice", [draft], cursor_blink=False)
+    async with revised.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        rows = [e for e in revised.main.visible if e.title.startswith("Draft X")]
+        assert len(rows) == 1 and rows[0].version == 2 and rows[0].state == "pending"
+        assert [(v.version, v.state) for v in rows[0].earlier] == [(1, "approve")]
+        await pilot.press("slash", *"x.md", "enter")
+        assert [e.id for e in revised.main.visible] == [rows[0].id]
+        await settle(pilot)
+        text = screen_text(revised)
+        assert "v2 Draft X" in text and "x.md · v2" in text
+        history = str(revised.main.query_one("#versions", Static).render())
+        assert "v1 you approve" in history and "passages changed:" in history
+    out = tmp_path / "d.jsonl"
+    assert run_cli(capsys, "review", "export", "-s", "snap", "--out", out).code == 0
+    import json
+
+    exported = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [(r["title"][:7], r["version"], r["path"]) for r in exported][-1] == ("Draft X", 1, str(draft.resolve()))
+    stats = run_cli(capsys, "review", "stats", "-s", "snap", "--format", "json").json()
+    assert stats["on_earlier_versions"] == 1
+
+
+# --- two reviewers, independently ----------------------------------------------------------------------------------
+
+
+async def test_review_is_blind_until_you_decide_and_open_in_adjudication(workspace, capsys):
+    app = _app(workspace, "bob")  # alice has restricted FlashMix
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        _select(app, "FlashMix")
+        entry = app.main.selected
+        assert entry.others == {} and "+1" not in screen_text(app)
+        assert "others hidden until you decide" in str(app.main.query_one("#decisions", Static).render())
+        await pilot.press("h", *"ask authors", "ctrl+s")
+        await settle(pilot)
+        assert app.main.entries[entry.id].others == {"alice": "restrict"}
+        app.main.focus_item(entry.id)
+        await pilot.pause()
+        assert "hold +1" in screen_text(app) and "alice restrict" in str(app.main.query_one("#decisions", Static).render())
+    adjudication = build_app(workspace, None, "snap", "carol", [], cursor_blink=False, blind=False)
+    async with adjudication.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        _select(adjudication, "FlashMix")
+        assert adjudication.main.selected.others == {"alice": "restrict", "bob": "hold"}
+        assert "adjudication" in adjudication.sub_title
+        await pilot.press("r", *"agree with alice", "ctrl+s")
+        await settle(pilot)
+    log = ReviewSession.open(workspace, "snap").log()
+    assert [(d.reviewer, d.blind) for d in log] == [("alice", True), ("bob", True), ("carol", False)]
+    stats = run_cli(capsys, "review", "stats", "-s", "snap", "--format", "json").json()
+    assert stats["agreement"]["items"] == 0 and stats["agreement"]["not_blind"] == 1
+
+
+async def test_help_explains_the_state_marks(workspace):
+    app = _app(workspace)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        legend = str(app.screen.query_one("#state-legend", Static).render())
+        assert "+N: N others decided" in legend and "no score shown" in legend
+        assert "redo what you undid" in screen_text(app)
+
+
+# --- clear feedback ------------------------------------------------------------------------------------------------
+
+
+async def test_undo_names_the_item_moves_the_cursor_to_it_and_redo_restores_it(workspace):
+    app = _app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        _select(app, "Automated")
+        await pilot.press("e", *"needs legal", "ctrl+s")
+        await settle(pilot)
+        assert app.main.selected.title.startswith("Dictionary")  # on to the next pending item
+        await pilot.press("u")
+        await settle(pilot)
+        assert app.main.selected.title.startswith("Automated") and app.main.selected.state == "pending"
+        assert "undid escalate on “Automated Red Teaming" in app.main.status.activity
+        await pilot.press("home", "U")
+        await settle(pilot)
+        assert app.main.selected.title.startswith("Automated") and app.main.selected.state == "escalate"
+        assert app.main.status.activity.startswith("redid escalate on “Automated")
+        await pilot.press("end")
+        assert app.main.selected is app.main.visible[-1]
+    log = ReviewSession.open(workspace, "snap").log()
+    assert [(d.state, d.reverses is not None, d.redoes) for d in log[1:]] == [("escalate", False, None), (None, True, None), ("escalate", False, log[1].id)]
+
+
+async def test_one_bad_file_does_not_stop_the_launch(workspace, tmp_path, capsys, monkeypatch):
+    empty = tmp_path / "empty.md"
+    empty.write_text("", encoding="utf-8")
+    good = shutil.copy(RED_TEAM, tmp_path / "good.md")
+    app = build_app(workspace, None, "mixed", "alice", [tmp_path / "missing.md", empty, good], cursor_blink=False)
+    assert len(app.problems) == 2 and "missing.md: no such file" in app.problems[0] and "empty.md" in app.problems[1]
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert [e.title[:9] for e in app.main.visible] == ["Automated"]
+        assert any("could not be read" in (n.title or "") for n in app._notifications)
+    with pytest.raises(InputError, match="no such file"):
+        build_app(workspace, None, "mixed", "alice", [tmp_path / "missing.md"])
+    from tui.app import ReviewApp
+
+    monkeypatch.setattr(ReviewApp, "run", lambda self: None)
+    result = run_cli(capsys, "review", str(good), str(tmp_path / "missing.md"), "-s", "mixed")
+    assert result.code == 0 and "not queued:" in result.err and "missing.md: no such file" in result.err
+
+
+async def test_empty_states_say_what_to_do_and_esc_clears_every_filter(workspace):
+    seed_snapshot_session(workspace)
+    app = build_app(workspace, None, "snpa", "alice", [], cursor_blink=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        text = screen_text(app)
+        assert "This session is empty" in text and "triage review draft.md other.pdf --session snpa" in text
+        assert "another session? snap" in text
+    app = _app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("t", "f", "slash", *"zzz", "enter")
+        text = screen_text(app)
+        assert "filters: tier publish · state pending · “zzz”" in text
+        assert "Nothing matches" in text and "esc to clear them all" in text
+        await pilot.press("escape")
+        assert len(app.main.visible) == 3 and not app.main.filters and "filters:" not in screen_text(app)
+
+
+async def test_status_lines_count_and_name_things(workspace):
+    app = _app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.post_message(ScoringFinished("abcdef123456", 1))
+        await pilot.pause()
+        assert app.main.status.activity == "scored 1 item with probe abcdef12"
+        _select(app, "FlashMix")
+        await pilot.press("n")
+        assert app.main.status.activity == "passage 1/2, capabilities"
+
+
+async def test_the_footer_fits_in_60_columns(workspace):
+    app = _app(workspace)
+    async with app.run_test(size=(60, 20)) as pilot:
+        await settle(pilot)
+        *_, status, footer = screen_text(app).splitlines()
+        assert footer.strip() == "a approve c changes r restrict h hold e escalate u undo" and status.endswith("? keys")
+
+
+def test_passage_text_has_no_hard_breaks_or_leading_spaces():
+    assert reflow("\n   we fuse\n  the kernels\n\n  and route\n- a list item") == "we fuse the kernels\n\nand route\n- a list item"
+
+
+def test_every_text_colour_pair_of_both_themes_reaches_wcag_aa():
+    from textual.app import App
+
+    app = App()
+    for theme in THEMES:
+        variables = theme.to_color_system().generate()
+        pairs = text_pairs(variables)
+        assert len(pairs) > 50
+        weak = [(role, bg, round(contrast(fg, b), 2)) for role, bg, fg, b in pairs if contrast(fg, b) < 4.5]
+        assert weak == [], theme.name
+    assert contrast("#000000", "#ffffff") == pytest.approx(21.0)
+    assert contrast("#ffa62b", "#e0e0e0") < 2  # the old light theme's amber on grey, as the walkthrough found it
+    del app
