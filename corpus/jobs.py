@@ -93,10 +93,6 @@ def find_unfinished(store: Store, spec_hash: str) -> Job | None:
     return _job(rows[0]) if rows else None
 
 
-def list_jobs(store: Store, limit: int = 20) -> list[Job]:
-    return [_job(row) for row in store.query("SELECT * FROM jobs ORDER BY id DESC LIMIT ?", (limit,))]
-
-
 def set_status(store: Store, job_id: int, status: str, message: str | None = None) -> None:
     with store.transaction() as db:
         db.execute("UPDATE jobs SET status = ?, message = ?, updated_at = ? WHERE id = ?", (status, message, _now(), job_id))

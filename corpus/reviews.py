@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Sequence
 
 from corpus.records import LabelledText
 from corpus.store import Store
@@ -220,7 +219,3 @@ def set_derived_label(store: Store, source: str, content_hash: str, label: Label
             db.execute("DELETE FROM labels WHERE source = ? AND content_hash = ?", (source, content_hash))
         else:
             store.add_labels([label])
-
-
-def derived_label_hashes(store: Store, source: str) -> Sequence[str]:
-    return [r["content_hash"] for r in store.query("SELECT content_hash FROM labels WHERE source = ?", (source,))]

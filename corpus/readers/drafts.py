@@ -17,8 +17,6 @@ from corpus.readers.files import DRAFT_SUFFIXES, require_file
 from corpus.readers.tables import decode_utf8
 from corpus.records import Document
 
-DEFAULT_MAX_BYTES = DEFAULT_LIMITS.max_file_bytes
-
 # The heading's closing #s and spaces are stripped in Python (_heading_text): as a lazy group followed by three
 # optional runs, a line of a few thousand spaces took minutes to match.
 _MARKDOWN_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.+)$", re.MULTILINE)
