@@ -243,7 +243,8 @@ def make_embedder(model: str = DEFAULT_MODEL, device: str = "auto", backend: str
 
         return OnnxEmbedder(Path(load_from), model_id, cache_dir, int8=backend == "onnx-int8")
     if local and cache_dir is not None and onnx_available() and resolves_to_cpu(device):
-        from models.onnx_embedder import OnnxEmbedder, is_supported
+        from models.onnx_embedder import OnnxEmbedder
+        from models.onnx_spec import is_supported
 
         if is_supported(Path(load_from)):
             return OnnxEmbedder(Path(load_from), model_id, cache_dir)

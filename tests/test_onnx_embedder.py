@@ -163,22 +163,22 @@ def test_inference_imports_no_torch(onnx_cache):
 
 @pytest.mark.slow
 def test_damaged_export_is_never_used(onnx_cache, onnx_embedder, tmp_path, monkeypatch):
-    import models.onnx_embedder as module
+    import models.onnx_export as module
 
     cache = tmp_path / "onnx"
     shutil.copytree(onnx_cache, cache)
     fresh = OnnxEmbedder(bundled_model_path(), BUNDLED_MODEL_ID, cache)
     fingerprint = json.loads(fresh.card_path.read_text())["source_fingerprint"]
-    assert fresh._verified_bytes(fingerprint) is not None
+    assert fresh.export.verified_bytes(fingerprint) is not None
 
     good = fresh.onnx_path.read_bytes()
     fresh.onnx_path.write_bytes(good[: len(good) // 2])  # truncated, as by a full disk
-    assert fresh._verified_bytes(fingerprint) is None
+    assert fresh.export.verified_bytes(fingerprint) is None
     flipped = bytearray(good)
     flipped[len(flipped) // 2] ^= 0xFF  # same size, one weight byte changed
     fresh.onnx_path.write_bytes(bytes(flipped))
-    assert fresh._verified_bytes(fingerprint) is None
-    assert fresh._verified_bytes("another-source") is None  # a changed source model invalidates the export too
+    assert fresh.export.verified_bytes(fingerprint) is None
+    assert fresh.export.verified_bytes("another-source") is None  # a changed source model invalidates the export too
 
     # The real export ran once for the session fixture; here count that loading re-exports, and stand in for
     # the 10-20 s torch trace with the good bytes it would produce.
