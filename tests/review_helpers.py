@@ -53,6 +53,7 @@ PRIOR = [
 def seed_snapshot_session(workspace, name: str = "snap") -> ReviewSession:
     """Three example drafts with fixed scores stored as if a probe had shown them, and one decision by alice."""
     from corpus.readers.drafts import read_document
+    from corpus.scores import ScoreRecord
     from triage.scoring import AreaScore, DocumentScore, PassageScore
 
     review = ReviewSession.open(workspace, name)
@@ -63,17 +64,21 @@ def seed_snapshot_session(workspace, name: str = "snap") -> ReviewSession:
             spec = fixed_scores()[path]
             document = read_document(path)
             passages = [
-                PassageScore(p.start, p.end, p.text, spec["safety"], spec["capabilities"], list(drives))
+                PassageScore(p.start, p.end, p.text, spec["safety"], spec["capabilities"], drives=list(drives))
                 for p, drives in zip(document.passages, spec["drives"]) if drives
             ]
+            record = ScoreRecord(
+                safety=spec["safety"], safety_std=spec["safety_std"], capabilities=spec["capabilities"],
+                capabilities_std=spec["capabilities_std"], hazard=None, hazard_std=None, differential=0.0, tier=spec["tier"],
+                reasons=spec["reasons"], areas=[a for a, _ in spec["areas"]],
+            )
             score = DocumentScore(
-                id=f"draft:{document.content_hash[:12]}", title=document.title, safety=spec["safety"], safety_std=spec["safety_std"],
-                capabilities=spec["capabilities"], capabilities_std=spec["capabilities_std"], differential=0.0, tier=spec["tier"],
-                reasons=spec["reasons"], areas=[AreaScore(a, p, "") for a, p in spec["areas"]], passages=passages, similar=[],
+                id=f"draft:{document.content_hash[:12]}", title=document.title, scores=record,
+                areas=[AreaScore(a, p, "") for a, p in spec["areas"]], passages=passages, similar=[],
                 nearest_labelled=[], notes=[], probe_version="5eed5eed5eed", embedder_id="sentence-transformers/all-MiniLM-L6-v2",
                 content_hash=document.content_hash, kind="draft",
             )
-            shown = ItemScore(score=score, prior=list(PRIOR), scored_at="2025-01-01T00:00:00+00:00")
+            shown = ItemScore(document=score, prior=list(PRIOR), scored_at="2025-01-01T00:00:00+00:00")
             reviews.put_score(store, item_id, probe_version=score.probe_version, embedder_id=score.embedder_id, score=shown.to_dict())
     flashmix = next(e for e in review.queue("alice") if e.item.path == str(FLASHMIX))
     review.decide(flashmix.id, reviewer="alice", state="restrict", rationale="releases kernels for frontier-scale training",
