@@ -104,7 +104,8 @@ class MainScreen(Screen):
     # --- drawing ------------------------------------------------------------------------------------------------
 
     @property
-    def visible(self) -> list[QueueItem]:
+    def visible_items(self) -> list[QueueItem]:
+        # Not `visible`: that is Textual's own show/hide property of every node.
         ordered = sort_queue(list(self.entries.values()), self.sort_by)
         return filter_queue(ordered, tier=self.tier, state=self.state, search=self.search)
 
@@ -114,7 +115,7 @@ class MainScreen(Screen):
         return self.entries.get(item_id) if item_id is not None else None
 
     def refresh_view(self) -> None:
-        visible = self.visible
+        visible = self.visible_items
         self.table.show(visible)
         self._show_detail()
         self.status.view(self.summary(len(visible)))
