@@ -194,7 +194,7 @@ def main() -> int:
             os.kill(process.pid, signal.SIGKILL)
 
     first_run = measured(cmd, work / "resume-first.json", poll=kill_when_half_done)
-    first_new = {"s": None}
+    first_new: dict[str, float | None] = {"s": None}
     at_kill = results(home)
 
     def watch(_process, elapsed: float) -> None:

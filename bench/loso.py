@@ -69,8 +69,8 @@ def load_sources() -> list[Source]:
     import pandas as pd
 
     from corpus.records import Paper
-    from triage.label_vectors import bundled_labels, bundled_vectors
     from models.embedders import BUNDLED_MODEL_ID
+    from triage.label_vectors import bundled_labels, bundled_vectors
     from triage.seed import load_seed
 
     sources = []
@@ -78,6 +78,8 @@ def load_sources() -> list[Source]:
     sources.append(_source("seed", seed, 0))
 
     bundled = bundled_vectors(BUNDLED_MODEL_ID)
+    if bundled is None:
+        raise SystemExit(f"loso: no shipped label vectors for {BUNDLED_MODEL_ID}")
     n = len(bundled.labels)
     labels = np.array([[np.nan if v is None else v for v in (b.safety, b.capabilities, b.hazard)] for b in bundled_labels()], dtype=np.float32)
     groups = np.arange(n) + 100_000
@@ -153,9 +155,10 @@ def _vote(x, y, groups, test):
 
 def _stacked(x, y, groups, test):
     """The earlier design: a linear head plus the neighbour vote, weighed by a fit on held-out folds."""
+    from sklearn.linear_model import LogisticRegression
+
     from models.probe_training import _fit, _group_folds
     from models.probes import neighbour_vote
-    from sklearn.linear_model import LogisticRegression
 
     folds = _group_folds(groups, 5, np.random.default_rng(0))
     out = np.full((len(test), y.shape[1]), np.nan)

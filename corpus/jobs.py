@@ -9,7 +9,7 @@ from typing import Iterator, Sequence
 
 from corpus.readers import ReadIssue
 from corpus.scores import SCORE_COLUMNS, ScoreRecord
-from corpus.store import Store
+from corpus.store import Store, inserted_id
 
 RUNNING, INTERRUPTED, FAILED, DONE = "running", "interrupted", "failed", "done"
 UNFINISHED = (RUNNING, INTERRUPTED, FAILED)
@@ -73,7 +73,7 @@ def create_job(store: Store, kind: str, spec: dict, spec_hash: str) -> Job:
             "INSERT INTO jobs (kind, spec, spec_hash, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
             (kind, json.dumps(spec, sort_keys=True), spec_hash, RUNNING, now, now),
         )
-        job_id = int(cursor.lastrowid)
+        job_id = inserted_id(cursor)
     job = get_job(store, job_id)
     assert job is not None
     return job

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any
 
 from corpus.records import LabelledText
-from corpus.store import Store
+from corpus.store import Store, inserted_id
 
 _ITEM_COLUMNS = (
     "i.id, i.session_id, i.document_id, i.paper_id, i.position, i.added_at, "
@@ -132,7 +133,7 @@ def add_item(store: Store, session_id: int, *, document_id: int | None = None, p
             f"INSERT INTO review_items (session_id, {column}, position, added_at) VALUES (?, ?, ?, ?)",
             (session_id, value, position, now()),
         )
-        return int(cursor.lastrowid), True
+        return inserted_id(cursor), True
 
 
 def list_items(store: Store, session_id: int) -> list[ItemRow]:
@@ -154,7 +155,7 @@ def append_decision(
     scores: dict | None = None, content_hash: str, reverses: int | None = None, decided_at: str | None = None,
 ) -> DecisionRow:
     """Append one entry to the log. The table's triggers refuse any later UPDATE or DELETE of it."""
-    values = dict(
+    values: dict[str, Any] = dict(
         session_id=session_id, item_id=item_id, reviewer=reviewer, decided_at=decided_at or now(), state=state,
         rationale=rationale, checklist=checklist or {}, probe_version=probe_version, embedder_id=embedder_id,
         scores=scores or {}, content_hash=content_hash, reverses=reverses,
@@ -164,12 +165,13 @@ def append_decision(
         cursor = db.execute(
             f"INSERT INTO review_decisions ({', '.join(stored)}) VALUES ({', '.join('?' * len(stored))})", tuple(stored.values())
         )
-        return DecisionRow(id=int(cursor.lastrowid), **values)
+        return DecisionRow(id=inserted_id(cursor), **values)
 
 
 def list_decisions(store: Store, *, session_id: int | None = None, content_hash: str | None = None) -> list[DecisionRow]:
     """Log entries, oldest first, for one session, one content hash (across sessions), or all."""
-    sql, params = "SELECT * FROM review_decisions", []
+    sql = "SELECT * FROM review_decisions"
+    params: list[object] = []
     clauses = []
     if session_id is not None:
         clauses.append("session_id = ?")

@@ -17,8 +17,7 @@ import arxiv
 import pytest
 
 from corpus.errors import FetchError, InputError
-from corpus.readers import ReadIssue
-from corpus.readers import arxiv_api
+from corpus.readers import ReadIssue, arxiv_api
 from corpus.readers.arxiv_api import ArxivPage, ArxivSettings, fetch_ids, iter_pages, result_to_paper, search
 
 HANG = object()  # a handler result that makes the server never answer
@@ -350,8 +349,9 @@ def test_reader_uses_no_private_name_of_the_arxiv_package() -> None:
     private: list[str] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "arxiv":
-            private += [f"from {node.module} import {alias.name}" for alias in node.names if alias.name.startswith("_")]
-            private += [node.module] if any(part.startswith("_") for part in (node.module or "").split(".")) else []
+            module = node.module or ""
+            private += [f"from {module} import {alias.name}" for alias in node.names if alias.name.startswith("_")]
+            private += [module] if any(part.startswith("_") for part in module.split(".")) else []
         elif isinstance(node, ast.Attribute) and node.attr.startswith("_"):
             root = node.value
             while isinstance(root, ast.Attribute):

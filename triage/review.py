@@ -17,7 +17,15 @@ from triage.errors import UsageError
 from triage.library import open_store
 from triage.progress import Reporter
 from triage.review_labels import DECISION_SOURCE, derived_label
-from triage.review_records import RATIONALE_OPTIONAL, Checklist, ItemScore, PriorDetail, QueueItem, effective_decisions, parse_state
+from triage.review_records import (
+    RATIONALE_OPTIONAL,
+    Checklist,
+    ItemScore,
+    PriorDetail,
+    QueueItem,
+    effective_decisions,
+    parse_state,
+)
 from triage.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -142,7 +150,9 @@ class ReviewSession:
         if item.document_id is not None:
             document = store.get_document(item.document_id)
             return document.text if document else ""
-        stored = store.get_papers([item.paper_id]).get(item.paper_id)  # type: ignore[list-item]
+        if item.paper_id is None:
+            return ""
+        stored = store.get_papers([item.paper_id]).get(item.paper_id)
         return stored.paper.embedding_text() if stored else ""
 
     # --- decisions ----------------------------------------------------------------------------------------------
@@ -201,7 +211,7 @@ class ReviewSession:
 
     def score(
         self, embedder: "Embedder", *, probe_version: str | None = None, policy: "TierPolicy | None" = None,
-        on_item: Callable[[int, ItemScore], None] | None = None, reporter: Reporter | None = None,
+        on_item: Callable[[int, ItemScore], object] | None = None, reporter: Reporter | None = None,
     ) -> dict[int, ItemScore]:
         """Score every queued item with the newest probe (or `probe_version`), remember the scores, and report each."""
         from triage.library import synced_index

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 from triage.review_records import APPROVE, APPROVE_WITH_CHANGES, ESCALATE, HOLD, RESTRICT
 
@@ -44,7 +44,7 @@ APP_KEYS = (
 DISPLAY = {"slash": "/", "question_mark": "?", "enter": "enter", "ctrl+p": "ctrl+p", "tab": "tab"}
 
 
-def bindings(keys: tuple[Key, ...]) -> list[Binding]:
+def bindings(keys: tuple[Key, ...]) -> list[BindingType]:
     return [Binding(k.key, k.action, k.label, show=k.footer) for k in keys if k.action not in ("open_prior", "command_palette", "focus_next")]
 
 

@@ -109,7 +109,7 @@ def _latex_converter() -> LatexNodes2Text:
     """
     db = get_default_latex_context_db()
 
-    def heading(node, l2tobj) -> str:  # type: ignore[no-untyped-def]
+    def heading(node, l2tobj) -> str:
         return "\n\n" + l2tobj.node_arg_to_text(node, 2).strip() + "\n\n"
 
     headings = ("part", "chapter", "section", "subsection", "subsubsection", "paragraph", "subparagraph")
