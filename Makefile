@@ -1,4 +1,4 @@
-# One-line entry points: `make demo` sets up and shows a real result; `make test` runs the suite.
+# One-line entry points: `make demo` sets up and shows a real result; `make test` lints, type-checks and runs the suite.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -22,7 +22,9 @@ demo: setup
 	TRIAGE_HOME=$(DEMO_HOME) $(VENV)/bin/triage similar --file triage/data/examples/interpretability_sae_draft.md -k 5
 
 test: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(PY) -m pytest -q
 
 clean:
-	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache
+	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache .mypy_cache .ruff_cache

@@ -2,7 +2,8 @@
 
 Usage: .venv/bin/python bench/batch.py [--sizes 1000 5000 10000] [--model default] [--out bench/out/batch.md]
 
-`--model fake` (the hashing test embedder) measures the pipeline alone: reading, store, scoring, index, export.
+`--model fake` or `fake-384` (the hashing test embedder, run through tests/fake_triage.py, which registers it) measures
+the pipeline alone: reading, store, scoring, index, export.
 
 Every measured run is a separate `python -m triage batch` process; its peak RSS comes from os.wait4's rusage.
 Results go to bench/out/batch.md (and the working files to bench/out/batch-work/<model>/). Without the shared sample
@@ -91,11 +92,16 @@ def results(home: Path) -> int:
         return 0
 
 
+def triage_cmd(model: str, home: Path, *args: str) -> list[str]:
+    """`python -m triage`, or the driver that registers the test embedders when `model` is one of them."""
+    from tests.fake_triage import TEST_MODELS
+
+    module = "tests.fake_triage" if model in TEST_MODELS else "triage"
+    return [sys.executable, "-m", module, "--home", str(home), "--model", model, *args]
+
+
 def batch_cmd(home: Path, model: str, data: Path, out: Path, *extra: str) -> list[str]:
-    return [
-        sys.executable, "-m", "triage", "--home", str(home), "--model", model, "-q", "batch", "--input", str(data),
-        "--out", str(out), "--format", "json", *extra,
-    ]
+    return triage_cmd(model, home, "-q", "batch", "--input", str(data), "--out", str(out), "--format", "json", *extra)
 
 
 def summary(log: Path) -> dict:
@@ -108,8 +114,7 @@ def prepare_base(work: Path, model: str) -> tuple[Path, float]:
     shutil.rmtree(base, ignore_errors=True)
     started = time.monotonic()
     for step in (["index", "build"], ["models", "train"]):
-        cli = [sys.executable, "-m", "triage", "--home", str(base), "--model", model, "-q", *step]
-        subprocess.run(cli, cwd=ROOT, env=env(), check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(triage_cmd(model, base, "-q", *step), cwd=ROOT, env=env(), check=True, stdout=subprocess.DEVNULL)
     return base, time.monotonic() - started
 
 
@@ -189,7 +194,7 @@ def main() -> int:
             os.kill(process.pid, signal.SIGKILL)
 
     first_run = measured(cmd, work / "resume-first.json", poll=kill_when_half_done)
-    first_new = {"s": None}
+    first_new: dict[str, float | None] = {"s": None}
     at_kill = results(home)
 
     def watch(_process, elapsed: float) -> None:

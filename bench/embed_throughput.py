@@ -91,8 +91,8 @@ def main() -> int:
     prepare_s = time.perf_counter() - start
     card = json.loads(onnx.card_path.read_text())
 
-    from sentence_transformers import SentenceTransformer
     import torch
+    from sentence_transformers import SentenceTransformer
 
     st = SentenceTransformer(str(bundled_model_path()), device="cpu")
     runners = {

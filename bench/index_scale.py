@@ -32,6 +32,7 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -93,7 +94,7 @@ def _unit(a: np.ndarray) -> np.ndarray:
 # recall with a few lists probed close to the real vectors'. Several settings match those small-sample figures; at
 # 250k they differed in IVF recall (nprobe 16 of 2048: 0.974-0.985), and this is the hardest of them: 3,000 centres
 # (not a power of two, so k-means lists cannot simply recover the mixture's components) with a wide spread.
-SYNTH = dict(centres=3000, topics=64, mean_weight=0.82, spectrum=0.8, topic_var=0.25, centre_var=0.25, point_var=0.70, size_sigma=1.0)
+SYNTH: dict[str, Any] = dict(centres=3000, topics=64, mean_weight=0.82, spectrum=0.8, topic_var=0.25, centre_var=0.25, point_var=0.70, size_sigma=1.0)
 
 
 def synthetic(n: int, seed: int, *, chunk: int = 100_000) -> np.ndarray:
@@ -147,7 +148,7 @@ def real_vectors(limit: int) -> tuple[np.ndarray, dict]:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     # Another developer added an ONNX CPU backend behind `backend`/`cache_dir`; use it when this checkout has it.
     params = inspect.signature(make_embedder).parameters
-    kwargs = {"cache_dir": WORK / "onnx"} if "cache_dir" in params else {}
+    kwargs: dict[str, Any] = {"cache_dir": WORK / "onnx"} if "cache_dir" in params else {}
     embedder = make_embedder("default", "cpu", **kwargs)
     key = hashlib.sha256(("\n".join(texts) + embedder.model_id).encode()).hexdigest()[:16]
     cached, card = WORK / f"real-{len(texts)}-{key}.npy", WORK / f"real-{len(texts)}-{key}.json"
@@ -232,7 +233,7 @@ def single_query_latencies(indexes: dict, queries: np.ndarray, runs: int, slices
     times: dict[str, list[list[float]]] = {name: [] for name in indexes}
     names = list(indexes)
     for run in range(runs):
-        per = {name: [] for name in names}
+        per: dict[str, list[float]] = {name: [] for name in names}
         for i, query in enumerate(queries):
             row = query[None, :]
             order = names if i % 2 == 0 else names[::-1]
@@ -333,7 +334,7 @@ def geometry(vectors: np.ndarray, queries: np.ndarray) -> dict:
     top = np.take_along_axis(sims, order, axis=1)
     centred = vectors - vectors.mean(0)
     eig = np.linalg.eigvalsh(centred.T @ centred / len(centred))
-    out = {
+    out: dict[str, Any] = {
         "mean_cos": float(mean_cos), "top1": float(np.median(top[:, 0])), "top10": float(np.median(top[:, -1])),
         "eff_dim": float(eig.sum() ** 2 / (eig**2).sum()),
     }
@@ -508,7 +509,7 @@ def main() -> int:
         "the same queries, interleaved, after `faiss.omp_set_num_threads(1)`. Build: "
         f"median (min–max) of {args.runs} fresh-process builds, exact and planned alternating.",
         "",
-        f"| vectors | index (`plan_for`) | build s | p50 ms | p99 ms | p50 ms, 1 thread | p99 ms, 1 thread | recall@10 | serialised "
+        "| vectors | index (`plan_for`) | build s | p50 ms | p99 ms | p50 ms, 1 thread | p99 ms, 1 thread | recall@10 | serialised "
         "| RSS growth: build steady / peak | RSS growth: load |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]

@@ -69,8 +69,8 @@ def load_sources() -> list[Source]:
     import pandas as pd
 
     from corpus.records import Paper
-    from triage.label_vectors import bundled_labels, bundled_vectors
     from models.embedders import BUNDLED_MODEL_ID
+    from triage.label_vectors import bundled_labels, bundled_vectors
     from triage.seed import load_seed
 
     sources = []
@@ -78,6 +78,8 @@ def load_sources() -> list[Source]:
     sources.append(_source("seed", seed, 0))
 
     bundled = bundled_vectors(BUNDLED_MODEL_ID)
+    if bundled is None:
+        raise SystemExit(f"loso: no shipped label vectors for {BUNDLED_MODEL_ID}")
     n = len(bundled.labels)
     labels = np.array([[np.nan if v is None else v for v in (b.safety, b.capabilities, b.hazard)] for b in bundled_labels()], dtype=np.float32)
     groups = np.arange(n) + 100_000

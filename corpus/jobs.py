@@ -9,7 +9,7 @@ from typing import Iterator, Sequence
 
 from corpus.readers import ReadIssue
 from corpus.scores import SCORE_COLUMNS, ScoreRecord
-from corpus.store import Store
+from corpus.store import Store, inserted_id
 
 RUNNING, INTERRUPTED, FAILED, DONE = "running", "interrupted", "failed", "done"
 UNFINISHED = (RUNNING, INTERRUPTED, FAILED)
@@ -76,7 +76,7 @@ def create_job(store: Store, kind: str, spec: dict, spec_hash: str) -> Job:
             "INSERT INTO jobs (kind, spec, spec_hash, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
             (kind, json.dumps(spec, sort_keys=True), spec_hash, RUNNING, now, now),
         )
-        job_id = int(cursor.lastrowid)
+        job_id = inserted_id(cursor)
     job = get_job(store, job_id)
     assert job is not None
     return job
@@ -94,10 +94,6 @@ def find_unfinished(store: Store, spec_hash: str) -> Job | None:
         f"SELECT * FROM jobs WHERE spec_hash = ? AND status IN ({marks}) ORDER BY id DESC LIMIT 1", (spec_hash, *UNFINISHED)
     )
     return _job(rows[0]) if rows else None
-
-
-def list_jobs(store: Store, limit: int = 20) -> list[Job]:
-    return [_job(row) for row in store.query("SELECT * FROM jobs ORDER BY id DESC LIMIT ?", (limit,))]
 
 
 def set_status(store: Store, job_id: int, status: str, message: str | None = None) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from itertools import chain, islice
 from dataclasses import dataclass
+from itertools import chain, islice
 
 from corpus.records import Passage
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Sequence
+from typing import Any
 
 from corpus.records import LabelledText
-from corpus.store import Store
+from corpus.store import Store, inserted_id
 
 _ITEM_COLUMNS = (
     "i.id, i.session_id, i.document_id, i.paper_id, i.position, i.added_at, "
@@ -158,7 +158,7 @@ def add_item(
             f"INSERT INTO review_items (session_id, {column}, position, added_at, path, root_id, version) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (session_id, value, position, now(), path, root_id, version),
         )
-        return int(cursor.lastrowid), True
+        return inserted_id(cursor), True
 
 
 def list_items(store: Store, session_id: int) -> list[ItemRow]:
@@ -181,7 +181,7 @@ def append_decision(
     scores_shown: bool | None = None, blind: bool | None = None, redoes: int | None = None,
 ) -> DecisionRow:
     """Append one entry to the log. The table's triggers refuse any later UPDATE or DELETE of it."""
-    values = dict(
+    values: dict[str, Any] = dict(
         session_id=session_id, item_id=item_id, reviewer=reviewer, decided_at=decided_at or now(), state=state,
         rationale=rationale, checklist=checklist or {}, probe_version=probe_version, embedder_id=embedder_id,
         scores=scores or {}, content_hash=content_hash, reverses=reverses, scores_shown=scores_shown, blind=blind, redoes=redoes,
@@ -191,14 +191,15 @@ def append_decision(
         cursor = db.execute(
             f"INSERT INTO review_decisions ({', '.join(stored)}) VALUES ({', '.join('?' * len(stored))})", tuple(stored.values())
         )
-        return DecisionRow(id=int(cursor.lastrowid), **values)
+        return DecisionRow(id=inserted_id(cursor), **values)
 
 
 def list_decisions(
     store: Store, *, session_id: int | None = None, content_hash: str | None = None, item_id: int | None = None,
 ) -> list[DecisionRow]:
     """Log entries, oldest first, for one session, one content hash (across sessions), one item, or all."""
-    sql, params = "SELECT * FROM review_decisions", []
+    sql = "SELECT * FROM review_decisions"
+    params: list[object] = []
     clauses = []
     for column, value in (("session_id", session_id), ("content_hash", content_hash), ("item_id", item_id)):
         if value is not None:
@@ -253,7 +254,3 @@ def set_derived_label(store: Store, source: str, content_hash: str, label: Label
             db.execute("DELETE FROM labels WHERE source = ? AND content_hash = ?", (source, content_hash))
         else:
             store.add_labels([label])
-
-
-def derived_label_hashes(store: Store, source: str) -> Sequence[str]:
-    return [r["content_hash"] for r in store.query("SELECT content_hash FROM labels WHERE source = ?", (source,))]

@@ -62,6 +62,13 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def inserted_id(cursor: sqlite3.Cursor) -> int:
+    """The id an INSERT just gave its row: sqlite3 types `lastrowid` as optional, as it is before any INSERT."""
+    if cursor.lastrowid is None:
+        raise RuntimeError("no row was inserted")
+    return cursor.lastrowid
+
+
 def _uid_for(paper: Paper, title_key: str) -> str:
     if paper.arxiv_id:
         return f"arxiv:{paper.arxiv_id}"
@@ -243,7 +250,7 @@ class Store:
                     text_hash, revision, now, now,
                 ),
             )
-            return "inserted", True, int(cursor.lastrowid)
+            return "inserted", True, inserted_id(cursor)
         outcome, text_changed = self._merge(db, existing, paper, title, title_key, doi, revision, now)
         return outcome, text_changed, int(existing["id"])
 
@@ -354,7 +361,7 @@ class Store:
                 "INSERT INTO documents (content_hash, title, path, text, added_at) VALUES (?, ?, ?, ?, ?)",
                 (digest, document.title, document.path, document.text, _now()),
             )
-            doc_id = cursor.lastrowid
+            doc_id = inserted_id(cursor)
             db.executemany(
                 'INSERT INTO passages (document_id, idx, start, "end") VALUES (?, ?, ?, ?)',
                 [(doc_id, i, p.start, p.end) for i, p in enumerate(document.passages)],

@@ -1,4 +1,8 @@
-"""Text embedders: the sentence-transformers model (bundled MiniLM by default) and a deterministic fake for tests."""
+"""Text embedders by name: the sentence-transformers model (bundled MiniLM by default), ONNX Runtime, and a registry.
+
+The registry maps extra names to factories. It starts empty: tests register the hashing embedder into it (as llm's
+embedding-model hook lets plugins add models), so no name reaches a test double unless something registered it.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +24,9 @@ BUNDLED_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 BUNDLED_DIM = 384
 
 Progress = Callable[[int], None]
+EmbedderFactory = Callable[[], "Embedder"]
+# A sentence-transformers hub name: `name` or `org/name`, of letters, digits, `-`, `_` and `.`.
+_HUB_NAME = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?")
 # Texts per batch on a GPU: length-sorted, so wide batches cost little padding and keep the device busy.
 GPU_BATCH_SIZE = 256
 
@@ -59,6 +66,8 @@ def resolve_model(model: str) -> tuple[str, str, bool]:
         return f"local/{path.name}-{digest.hexdigest()[:8]}", str(path), True
     if model.startswith((".", "/", "~")):
         raise ModelError(f"no model folder at {model}")
+    if not _HUB_NAME.fullmatch(model):
+        raise ModelError(f"{model!r} is not a model: give 'default', a model folder, or a hub name such as org/model")
     return model, model, False
 
 
@@ -175,7 +184,8 @@ _TOKEN = re.compile(r"[a-z0-9]+")
 
 
 class FakeEmbedder:
-    """Deterministic hashed bag-of-words vectors: texts sharing words are similar. For unit tests of logic only."""
+    """Deterministic hashed bag-of-words vectors: texts sharing words are similar. For tests and pipeline benchmarks
+    only; reachable by name only once registered (`register_embedder`)."""
 
     def __init__(self, dim: int = 64):
         self.dim = dim
@@ -208,10 +218,20 @@ class FakeEmbedder:
 
 
 BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
+_REGISTRY: dict[str, EmbedderFactory] = {}  # the one deliberate global: names added by tests or plugins
+
+
+def register_embedder(name: str, factory: EmbedderFactory) -> None:
+    """Make `make_embedder(name)` (and `--model name`) return `factory()`, whatever the device and backend."""
+    _REGISTRY[name] = factory
+
+
+def unregister_embedder(name: str) -> None:
+    _REGISTRY.pop(name, None)
 
 
 def make_embedder(model: str = DEFAULT_MODEL, device: str = "auto", backend: str = "auto", cache_dir: Path | None = None) -> Embedder:
-    """The embedder a user asked for by name; `fake` gives the test embedder.
+    """The embedder a user asked for by name: a registered name, `default`, a model folder or a hub name.
 
     `backend`: `torch` is sentence-transformers; `onnx` is onnxruntime on the CPU (local folders and the bundled
     model, exported once into `cache_dir`); `auto` takes onnx when the device is the CPU, onnxruntime is installed,
@@ -219,9 +239,9 @@ def make_embedder(model: str = DEFAULT_MODEL, device: str = "auto", backend: str
     `onnx-int8` quantises the ONNX export's matrix products to int8: faster on a CPU, with vectors close to but
     not equal to fp32 ones, so its `model_id` ends in `+int8` and it keeps its own cache, index and probes.
     """
-    if model.startswith("fake"):
-        dim = int(model.split("-")[-1]) if model[-1].isdigit() else 64
-        return FakeEmbedder(dim)
+    factory = _REGISTRY.get(model)
+    if factory is not None:
+        return factory()
     if backend not in BACKENDS:
         raise ModelError(f"unknown embedding backend {backend!r}: use {', '.join(BACKENDS)}")
     if backend == "torch":
@@ -243,7 +263,8 @@ def make_embedder(model: str = DEFAULT_MODEL, device: str = "auto", backend: str
 
         return OnnxEmbedder(Path(load_from), model_id, cache_dir, int8=backend == "onnx-int8")
     if local and cache_dir is not None and onnx_available() and resolves_to_cpu(device):
-        from models.onnx_embedder import OnnxEmbedder, is_supported
+        from models.onnx_embedder import OnnxEmbedder
+        from models.onnx_spec import is_supported
 
         if is_supported(Path(load_from)):
             return OnnxEmbedder(Path(load_from), model_id, cache_dir)

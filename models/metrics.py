@@ -1,52 +1,39 @@
-"""Classification metrics in plain numpy: AUROC, average precision, F1 and expected calibration error."""
+"""Classification metrics: AUROC, average precision and F1 from scikit-learn, and expected calibration error.
+
+scikit-learn has no binary ECE, so that one is here. scikit-learn is imported inside each function: training and
+evaluation call these, while scoring only imports the modules that hold them.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 
-def _ranks(values: np.ndarray) -> np.ndarray:
-    """1-based ranks with ties given their average rank (what the Mann-Whitney form of AUROC needs)."""
-    order = np.argsort(values, kind="mergesort")
-    ranks = np.empty(len(values), dtype=np.float64)
-    sorted_values = values[order]
-    start = 0
-    while start < len(values):
-        end = start
-        while end + 1 < len(values) and sorted_values[end + 1] == sorted_values[start]:
-            end += 1
-        ranks[order[start : end + 1]] = (start + end) / 2 + 1
-        start = end + 1
-    return ranks
-
-
 def auroc(y: np.ndarray, score: np.ndarray) -> float:
+    """Area under the ROC curve; NaN when `y` has one class only (scikit-learn would raise)."""
+    from sklearn.metrics import roc_auc_score
+
     y = np.asarray(y).astype(bool)
-    positives, negatives = int(y.sum()), int((~y).sum())
-    if positives == 0 or negatives == 0:
+    if y.all() or not y.any():
         return float("nan")
-    ranks = _ranks(np.asarray(score, dtype=np.float64))
-    return float((ranks[y].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+    return float(roc_auc_score(y, np.asarray(score, dtype=np.float64)))
 
 
 def average_precision(y: np.ndarray, score: np.ndarray) -> float:
+    """Average precision; NaN without a positive (scikit-learn would warn and give a meaningless number)."""
+    from sklearn.metrics import average_precision_score
+
     y = np.asarray(y).astype(bool)
     if not y.any():
         return float("nan")
-    order = np.argsort(-np.asarray(score, dtype=np.float64), kind="mergesort")
-    hits = y[order]
-    precision_at_hit = np.cumsum(hits)[hits] / (np.flatnonzero(hits) + 1)
-    return float(precision_at_hit.mean())
+    return float(average_precision_score(y, np.asarray(score, dtype=np.float64)))
 
 
 def f1_at(y: np.ndarray, probability: np.ndarray, threshold: float = 0.5) -> float:
-    y = np.asarray(y).astype(bool)
-    predicted = np.asarray(probability) >= threshold
-    tp = int((predicted & y).sum())
-    if tp == 0:
-        return 0.0
-    precision, recall = tp / predicted.sum(), tp / y.sum()
-    return float(2 * precision * recall / (precision + recall))
+    """F1 of the positive class at `threshold`; 0 when nothing is predicted positive or nothing is positive."""
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(np.asarray(y).astype(bool), np.asarray(probability) >= threshold, zero_division=0.0))
 
 
 def expected_calibration_error(y: np.ndarray, probability: np.ndarray, bins: int = 10) -> float:

@@ -129,7 +129,7 @@ class ProbeSet:
         """Write `root/<version>/probe.safetensors` and `card.json`; the version hashes both."""
         from safetensors.numpy import save
 
-        tensors = {
+        tensors: dict[str, np.ndarray] = {
             "weights": np.ascontiguousarray(self.weights, dtype=np.float32),
             "bias": np.ascontiguousarray(self.bias, dtype=np.float32),
             "platt_scale": np.ascontiguousarray(self.platt_scale, dtype=np.float32),

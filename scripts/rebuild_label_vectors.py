@@ -34,13 +34,13 @@ def main() -> int:
     from safetensors.numpy import save
 
     from corpus.records import Paper, content_hash
-    from triage.labels import training_rows
-    from triage.seed import load_seed, seed_version
     from models.embedders import make_embedder
     from triage.embedding import embed_texts
-    from triage.library import open_store
     from triage.label_vectors import CARD_FILE, LABELS_FILE, VECTORS_FILE, bundled_labels, labels_digest
+    from triage.labels import training_rows
+    from triage.library import open_store
     from triage.progress import Reporter
+    from triage.seed import load_seed, seed_version
     from triage.workspace import Workspace
 
     labels = bundled_labels()
@@ -53,7 +53,7 @@ def main() -> int:
     if missing:
         print(f"rebuild_label_vectors: {len(missing)} labelled ids are not in the sample, e.g. {missing[:3]}", file=sys.stderr)
         return 1
-    papers = [Paper(title=records[l.arxiv_id]["title"], abstract=records[l.arxiv_id]["summary"], source="arxiv") for l in labels]
+    papers = [Paper(title=records[label.arxiv_id]["title"], abstract=records[label.arxiv_id]["summary"], source="arxiv") for label in labels]
     workspace = Workspace(ROOT / "bench" / "out" / "label-vectors-home")
     embedder = make_embedder(backend="onnx", cache_dir=workspace.home / "models")
     with open_store(workspace, seed=False) as store:

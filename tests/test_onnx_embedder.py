@@ -163,22 +163,22 @@ def test_inference_imports_no_torch(onnx_cache):
 
 @pytest.mark.slow
 def test_damaged_export_is_never_used(onnx_cache, onnx_embedder, tmp_path, monkeypatch):
-    import models.onnx_embedder as module
+    import models.onnx_export as module
 
     cache = tmp_path / "onnx"
     shutil.copytree(onnx_cache, cache)
     fresh = OnnxEmbedder(bundled_model_path(), BUNDLED_MODEL_ID, cache)
     fingerprint = json.loads(fresh.card_path.read_text())["source_fingerprint"]
-    assert fresh._verified_bytes(fingerprint) is not None
+    assert fresh.export.verified_bytes(fingerprint) is not None
 
     good = fresh.onnx_path.read_bytes()
     fresh.onnx_path.write_bytes(good[: len(good) // 2])  # truncated, as by a full disk
-    assert fresh._verified_bytes(fingerprint) is None
+    assert fresh.export.verified_bytes(fingerprint) is None
     flipped = bytearray(good)
     flipped[len(flipped) // 2] ^= 0xFF  # same size, one weight byte changed
     fresh.onnx_path.write_bytes(bytes(flipped))
-    assert fresh._verified_bytes(fingerprint) is None
-    assert fresh._verified_bytes("another-source") is None  # a changed source model invalidates the export too
+    assert fresh.export.verified_bytes(fingerprint) is None
+    assert fresh.export.verified_bytes("another-source") is None  # a changed source model invalidates the export too
 
     # The real export ran once for the session fixture; here count that loading re-exports, and stand in for
     # the 10-20 s torch trace with the good bytes it would produce.
@@ -207,7 +207,7 @@ def test_backend_selection(tmp_path, monkeypatch):
     assert isinstance(make_embedder("default", "cpu"), SentenceTransformerEmbedder)  # auto without a cache folder
     assert isinstance(make_embedder("default", "cuda", cache_dir=cache), SentenceTransformerEmbedder)
     assert isinstance(make_embedder("sentence-transformers/all-mpnet-base-v2", "cpu", cache_dir=cache), SentenceTransformerEmbedder)
-    assert make_embedder("fake-16", backend="onnx").model_id == "fake-hash-16"
+    assert make_embedder("fake-384", backend="onnx").model_id == "fake-hash-384"  # a registered name ignores the backend
     int8 = make_embedder("default", "cpu", backend="onnx-int8", cache_dir=cache)
     assert isinstance(int8, OnnxEmbedder) and int8.model_id == BUNDLED_MODEL_ID + "+int8"
     assert not cache.exists()
@@ -231,6 +231,31 @@ def test_backend_selection(tmp_path, monkeypatch):
     assert isinstance(make_embedder("default", "auto", cache_dir=cache), SentenceTransformerEmbedder)
     monkeypatch.setattr(embedders, "_gpu_possible", lambda: False)
     assert isinstance(make_embedder("default", "auto", cache_dir=cache), OnnxEmbedder)
+
+
+def test_model_names_come_from_the_registry(monkeypatch, capsys):
+    """Only a registered name reaches a test double; anything else is a folder or a hub name, or one line of error."""
+    import models.embedders as embedders
+    from models.embedders import FakeEmbedder, register_embedder, unregister_embedder
+    from tests.cli_helpers import run_cli
+
+    assert isinstance(make_embedder("fake", "cuda", backend="onnx-int8"), FakeEmbedder)  # registered by conftest
+    register_embedder("hashing-8", lambda: FakeEmbedder(8))
+    assert make_embedder("hashing-8").model_id == "fake-hash-8"
+    unregister_embedder("hashing-8")
+    monkeypatch.setattr(embedders, "_REGISTRY", {})  # as in production: nothing registered
+    for name in ("fake", "fake-16", "fake_model_v1"):  # hub names now, loaded (and refused, offline) only when used
+        assert isinstance(make_embedder(name, "cpu"), SentenceTransformerEmbedder)
+    with pytest.raises(ModelError, match="cannot load embedding model 'fake_model_v1'") as caught:
+        SentenceTransformerEmbedder("fake_model_v1", "cpu").load()
+    assert "\n" not in str(caught.value)
+    for bad in ("fake model v1", "fake-16!", "org/name/extra"):
+        with pytest.raises(ModelError, match="is not a model"):
+            make_embedder(bad)
+    result = run_cli(capsys, "--model", "fake model v1", "similar", "sparse autoencoders")
+    assert result.code == 1 and result.err.strip().splitlines() == [
+        "triage: error: 'fake model v1' is not a model: give 'default', a model folder, or a hub name such as org/model"
+    ]
 
 
 def test_cache_fills_use_the_embedders_batch_size(monkeypatch, tmp_path):

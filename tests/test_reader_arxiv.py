@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import socket
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Callable, Iterator
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
@@ -15,8 +17,7 @@ import arxiv
 import pytest
 
 from corpus.errors import FetchError, InputError
-from corpus.readers import ReadIssue
-from corpus.readers import arxiv_api
+from corpus.readers import ReadIssue, arxiv_api
 from corpus.readers.arxiv_api import ArxivPage, ArxivSettings, fetch_ids, iter_pages, result_to_paper, search
 
 HANG = object()  # a handler result that makes the server never answer
@@ -308,7 +309,7 @@ def test_malformed_entries_are_skipped_and_reported(fake_arxiv: FakeArxiv) -> No
 
 
 def test_entry_without_a_date_is_skipped_and_reported(fake_arxiv: FakeArxiv) -> None:
-    # arxiv's parser drops an entry without <published>; the reader keeps the page and says which entry went.
+    # The reader keeps the page and says which entry went.
     entries = [atom_entry("2405.00006v1", title="No Date", published=""), atom_entry("2405.00007v1", title="Dated")]
     fake_arxiv.handler = paged(entries)
     issues, on_issue = collect()
@@ -322,7 +323,7 @@ def test_entry_without_a_date_is_skipped_and_reported(fake_arxiv: FakeArxiv) -> 
 
 
 def test_body_that_is_not_a_feed_is_retried(fake_arxiv: FakeArxiv) -> None:
-    # arxiv's parser reads an HTML error page as an empty result; the reader asks again instead.
+    # An HTML error page must not read as an empty result; the reader asks again instead.
     serve = paged(numbered_entries(1))
     replies = iter([(200, "<html><body>Service busy</body></html>")])
     fake_arxiv.handler = lambda params: next(replies, None) or serve(params)
@@ -331,22 +332,35 @@ def test_body_that_is_not_a_feed_is_retried(fake_arxiv: FakeArxiv) -> None:
     assert len(fake_arxiv.requests) == 2
 
 
-def test_requests_are_made_by_the_arxiv_client(fake_arxiv: FakeArxiv, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_requests_say_who_is_asking_one_per_page(fake_arxiv: FakeArxiv) -> None:
     fake_arxiv.handler = paged(numbered_entries(3))
-    callers: list[arxiv.Client] = []
-    fetch = arxiv.Client._Client__try_parse_feed  # type: ignore[attr-defined]
 
-    def spy(self: arxiv.Client, *args: object, **kwargs: object) -> object:
-        callers.append(self)
-        return fetch(self, *args, **kwargs)
-
-    monkeypatch.setattr(arxiv.Client, "_Client__try_parse_feed", spy)
     assert len(list(search("all:widgets", None, fake_arxiv.settings()))) == 3
 
-    assert len(callers) == len(fake_arxiv.requests) == 2
-    assert all(isinstance(client, arxiv_api._TriageClient) and isinstance(client, arxiv.Client) for client in callers)
-    # The user agent that only arxiv.Client's request sends is what reached the server.
-    assert fake_arxiv.user_agents == [f"arxiv.py/{arxiv.__version__}"] * 2
+    assert len(fake_arxiv.requests) == 2
+    # arXiv's API manual asks clients to identify themselves; the default order is arxiv.Search's (relevance first).
+    assert fake_arxiv.user_agents == [arxiv_api.USER_AGENT] * 2 and arxiv_api.USER_AGENT.startswith("pubtriage")
+    assert {(r["sortBy"], r["sortOrder"]) for r in fake_arxiv.requests} == {("relevance", "descending")}
+
+
+def test_reader_uses_no_private_name_of_the_arxiv_package() -> None:
+    """A 4.x patch release may change anything private; the reader must not notice."""
+    tree = ast.parse(Path(arxiv_api.__file__).read_text(encoding="utf-8"))
+    private: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "arxiv":
+            module = node.module or ""
+            private += [f"from {module} import {alias.name}" for alias in node.names if alias.name.startswith("_")]
+            private += [module] if any(part.startswith("_") for part in module.split(".")) else []
+        elif isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+            root = node.value
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if isinstance(root, ast.Name) and root.id == "arxiv" or "__" in node.attr.strip("_"):
+                private.append(ast.unparse(node))  # arxiv._x, or a name-mangled _Class__method on anything
+        elif isinstance(node, ast.ClassDef):
+            private += [f"class {node.name}({ast.unparse(base)})" for base in node.bases if "arxiv" in ast.unparse(base)]
+    assert private == []
 
 
 def test_arxiv_error_entry_is_input_error(fake_arxiv: FakeArxiv) -> None:

@@ -89,11 +89,11 @@ def test_decisions_keep_the_label_table_in_step(workspace, review):
     from triage.library import open_store
 
     item = review.queue("alice")[0]
-    labels = lambda: [l for l in _labels(workspace, open_store) if l.source == "decision"]  # noqa: E731
+    labels = lambda: [label for label in _labels(workspace, open_store) if label.source == "decision"]  # noqa: E731
     review.decide(item.id, reviewer="alice", state="restrict", rationale="uplift", checklist=Checklist(safety_benefit=True))
-    assert [(l.safety, l.capabilities, l.title) for l in labels()] == [(1, 1, item.title)]
+    assert [(label.safety, label.capabilities, label.title) for label in labels()] == [(1, 1, item.title)]
     review.decide(item.id, reviewer="bob", state="approve", checklist=Checklist())  # bob disagrees on both axes
-    assert [(l.safety, l.capabilities) for l in labels()] == [(1, None)]
+    assert [(label.safety, label.capabilities) for label in labels()] == [(1, None)]
     review.undo("bob")
     review.undo("alice")
     assert labels() == []
@@ -155,6 +155,9 @@ def test_stats_and_export_from_the_cli(capsys, workspace, review, tmp_path):
     assert missing.code == 2 and "no review session" in missing.err
     typo = run_cli(capsys, "review", "nodraft.md")
     assert typo.code == 2 and "nodraft.md: no such file" in typo.err
+    # An option's value before the subcommand is the option's, not a draft path (found by mypy: typer runs its own click).
+    before = run_cli(capsys, "review", "--reviewer", "carol", "stats", "-s", "q3", "--format", "json")
+    assert before.code == 0 and before.json()["agreement"]["items"] == 3, before.err
 
 
 def test_jsonl_export_nests_checklist_and_scores(review, tmp_path):

@@ -7,7 +7,6 @@ import shutil
 import threading
 
 import pytest
-
 from textual.widgets import LoadingIndicator
 
 from tests.cli_helpers import run_cli
@@ -43,7 +42,7 @@ async def _decide(pilot, key: str, rationale: str, *extra_keys: str) -> None:
 
 
 def _titles_and_states(app) -> list[tuple[str, str]]:
-    return [(e.title, e.state) for e in app.main.visible]
+    return [(e.title, e.state) for e in app.main.visible_items]
 
 
 @pytest.mark.slow
@@ -59,13 +58,13 @@ async def test_decisions_survive_quit_and_reopen_with_their_audit_trail(real_hom
     async with app.run_test(size=(80, 24)) as pilot:
         while not app.main.loaded:
             await pilot.pause(0.02)
-        assert len(app.main.visible) == 2 and app.model_busy
+        assert len(app.main.visible_items) == 2 and app.model_busy
         assert app.main.status.query_one(LoadingIndicator).display
         model_loaded.set()
         await settle(pilot)
         probe = app.probe_version
-        assert probe and all(e.score is not None and e.score.probe_version == probe for e in app.main.visible)
-        first, second = (e.title for e in app.main.visible)
+        assert probe and all(e.score is not None and e.score.probe_version == probe for e in app.main.visible_items)
+        first, second = (e.title for e in app.main.visible_items)
         # Restrict the first with the capability-uplift box ticked (tab from the rationale reaches it first).
         await _decide(pilot, "r", "kernels", "tab", "space")
         await pilot.press("down")
@@ -82,7 +81,7 @@ async def test_decisions_survive_quit_and_reopen_with_their_audit_trail(real_hom
     async with reopened.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert _titles_and_states(reopened) == [(first, "restrict"), (second, "pending")]
-        assert reopened.main.visible[0].decision.rationale == "kernels"
+        assert reopened.main.visible_items[0].decision.rationale == "kernels"
 
     log = ReviewSession.open(real_home, "lab").log()
     assert [(d.state, d.reviewer) for d in log] == [("restrict", "alice"), ("approve", "alice"), (None, "alice")]
@@ -162,17 +161,17 @@ async def test_sorting_filtering_search_help_and_prior_work(workspace):
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         main = app.main
-        assert [e.tier for e in main.visible] == ["restrict", "review", "publish"]  # risk: most capability-relevant first
+        assert [e.tier for e in main.visible_items] == ["restrict", "review", "publish"]  # risk: most capability-relevant first
         await pilot.press("o")
-        assert [e.tier for e in main.visible] == ["review", "publish", "restrict"]  # uncertainty: widest spread first
+        assert [e.tier for e in main.visible_items] == ["review", "publish", "restrict"]  # uncertainty: widest spread first
         await pilot.press("t")
-        assert [e.tier for e in main.visible] == ["publish"]
+        assert [e.tier for e in main.visible_items] == ["publish"]
         await pilot.press("t", "t", "t", "t", "f", "f")  # tier back to all; state: pending, then decided
-        assert [e.state for e in main.visible] == ["restrict"]
+        assert [e.state for e in main.visible_items] == ["restrict"]
         await pilot.press("f", "f", "f", "f", "f", "f", "slash", *"dict")
-        assert [e.title[:10] for e in main.visible] == ["Dictionary"]
+        assert [e.title[:10] for e in main.visible_items] == ["Dictionary"]
         await pilot.press("escape")
-        assert len(main.visible) == 3 and app.focused is main.table
+        assert len(main.visible_items) == 3 and app.focused is main.table
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         await pilot.press("escape", "tab", "enter")

@@ -34,7 +34,7 @@ def _app(workspace, reviewer: str = "alice", paths=None, **kwargs):
 
 
 def _select(app, title_start: str) -> None:
-    app.main.focus_item(next(e.id for e in app.main.visible if e.title.startswith(title_start)))
+    app.main.focus_item(next(e.id for e in app.main.visible_items if e.title.startswith(title_start)))
 
 
 def _rationale(app) -> Input:
@@ -158,11 +158,11 @@ async def test_a_revised_draft_is_one_row_marked_v2_with_its_history(workspace, 
     revised = build_app(workspace, None, "snap", "alice", [draft], cursor_blink=False)
     async with revised.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        rows = [e for e in revised.main.visible if e.title.startswith("Draft X")]
+        rows = [e for e in revised.main.visible_items if e.title.startswith("Draft X")]
         assert len(rows) == 1 and rows[0].version == 2 and rows[0].state == "pending"
         assert [(v.version, v.state) for v in rows[0].earlier] == [(1, "approve")]
         await pilot.press("slash", *"x.md", "enter")
-        assert [e.id for e in revised.main.visible] == [rows[0].id]
+        assert [e.id for e in revised.main.visible_items] == [rows[0].id]
         await settle(pilot)
         text = screen_text(revised)
         assert "v2 Draft X" in text and "x.md · v2" in text
@@ -239,7 +239,7 @@ async def test_undo_names_the_item_moves_the_cursor_to_it_and_redo_restores_it(w
         assert app.main.selected.title.startswith("Automated") and app.main.selected.state == "escalate"
         assert app.main.status.activity.startswith("redid escalate on “Automated")
         await pilot.press("end")
-        assert app.main.selected is app.main.visible[-1]
+        assert app.main.selected is app.main.visible_items[-1]
     log = ReviewSession.open(workspace, "snap").log()
     assert [(d.state, d.reverses is not None, d.redoes) for d in log[1:]] == [("escalate", False, None), (None, True, None), ("escalate", False, log[1].id)]
 
@@ -252,7 +252,7 @@ async def test_one_bad_file_does_not_stop_the_launch(workspace, tmp_path, capsys
     assert len(app.problems) == 2 and "missing.md: no such file" in app.problems[0] and "empty.md" in app.problems[1]
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert [e.title[:9] for e in app.main.visible] == ["Automated"]
+        assert [e.title[:9] for e in app.main.visible_items] == ["Automated"]
         assert any("could not be read" in (n.title or "") for n in app._notifications)
     with pytest.raises(InputError, match="no such file"):
         build_app(workspace, None, "mixed", "alice", [tmp_path / "missing.md"])
@@ -279,7 +279,7 @@ async def test_empty_states_say_what_to_do_and_esc_clears_every_filter(workspace
         assert "filters: tier publish · state pending · “zzz”" in text
         assert "Nothing matches" in text and "esc to clear them all" in text
         await pilot.press("escape")
-        assert len(app.main.visible) == 3 and not app.main.filters and "filters:" not in screen_text(app)
+        assert len(app.main.visible_items) == 3 and not app.main.filters and "filters:" not in screen_text(app)
 
 
 async def test_status_lines_count_and_name_things(workspace):

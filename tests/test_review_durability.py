@@ -28,6 +28,7 @@ def _kill_after_decision(home: Path, mode: str, n: int) -> int:
         [sys.executable, "-m", "tests.review_app_worker", str(home), "killed", mode, "h", f"held {n}"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
+    assert process.stdout is not None and process.stderr is not None
     try:
         while True:
             line = process.stdout.readline()
@@ -82,7 +83,7 @@ async def test_a_pilot_review_session_end_to_end_opens_no_connection(seeded_real
         app = build_app(Workspace.at(home), fresh_model, "guarded", "alice", [draft], cursor_blink=False)
         async with app.run_test(size=(100, 30)) as pilot:
             await settle(pilot)
-            [entry] = app.main.visible
+            [entry] = app.main.visible_items
             assert entry.score is not None and entry.title == "Guarded Draft"
             await pilot.press("r", *"capability uplift", "ctrl+s")
             await settle(pilot)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from tests.cli_helpers import run_cli
 from triage.similar import find_similar
 

@@ -84,5 +84,5 @@ def test_label_files_carry_hazard(tmp_path, workspace):
     report = import_labels(workspace, path)
     assert report.counts.inserted == 2
     with open_store(workspace) as store:
-        mine = {l.title: l.hazard for l in store.get_labels([f"user:{path.name}"])}
+        mine = {label.title: label.hazard for label in store.get_labels([f"user:{path.name}"])}
     assert mine == {"A jailbreak": 1, "Only hazard": 0}

@@ -153,7 +153,7 @@ def _spec_hash(spec: dict) -> str:
 def _check_inputs(inputs: Sequence[Path]) -> list[Path]:
     paths = []
     for path in inputs:
-        read_cases(path).close()  # checks that the file exists and has a supported extension; reads nothing
+        read_cases(path)  # checks that the file exists and has a supported extension; the lazy reader reads nothing
         paths.append(Path(path))
     return paths
 
@@ -241,7 +241,7 @@ class _Run:
             _, skipped = jobs.record_page(
                 self.store, self.job.id, results, issues, cursor=cursor, records=len(papers), embedded=computed, total=total
             )
-        if row_ids:
+        if row_ids and vectors is not None:
             # After the commit: prior work for later pages includes this one, and a rollback leaves the index alone.
             self.index.add_in_memory(np.array(row_ids, dtype=np.int64), vectors)
         self.papers += len(papers)

@@ -47,7 +47,7 @@ class EvalReport:
 
 def _row(method: str, head: str, y: np.ndarray, p: np.ndarray) -> EvalRow:
     r = binary_report(y, p)
-    return EvalRow(method, head, round(r["auroc"], 4), round(r["average_precision"], 4), round(r["f1"], 4), round(r["ece"], 4), r["n"], r["positives"])
+    return EvalRow(method, head, round(r["auroc"], 4), round(r["average_precision"], 4), round(r["f1"], 4), round(r["ece"], 4), int(r["n"]), int(r["positives"]))
 
 
 def _group_folds(n_items: int, folds: int, seed: int) -> np.ndarray:

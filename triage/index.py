@@ -106,17 +106,19 @@ def build_faiss_index(vectors: np.ndarray, ids: np.ndarray, plan: IndexPlan, *, 
     import faiss  # heavy native library: only index work loads it
 
     dim = vectors.shape[1]
+    index: faiss.Index
     if plan.kind == "flat":
         index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
     else:
         quantizer = faiss.IndexFlatIP(dim)
-        index = faiss.IndexIVFScalarQuantizer(quantizer, dim, plan.nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
+        ivf = faiss.IndexIVFScalarQuantizer(quantizer, dim, plan.nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
         # k-means needs ~40 points a list; more adds build time without better lists.
         rng = np.random.default_rng(seed)
         sample_size = min(len(vectors), plan.nlist * 64)
         sample = vectors[rng.choice(len(vectors), size=sample_size, replace=False)] if sample_size < len(vectors) else vectors
-        index.train(np.ascontiguousarray(sample, dtype=np.float32))
-        index.nprobe = plan.nprobe
+        ivf.train(np.ascontiguousarray(sample, dtype=np.float32))
+        ivf.nprobe = plan.nprobe
+        index = ivf
     if len(vectors):
         index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64))
     return index

@@ -63,18 +63,18 @@ def import_labels(workspace: Workspace, path: Path, *, reporter: Reporter | None
 def label_set_summary(labels: list[LabelledText]) -> dict:
     """A hash identifying exactly these labels, and their counts, for the probe card."""
     digest = hashlib.sha256()
-    for item in sorted(labels, key=lambda l: (l.content_hash, l.source)):
+    for item in sorted(labels, key=lambda label: (label.content_hash, label.source)):
         digest.update(json.dumps([item.content_hash, item.safety, item.capabilities, item.hazard, item.areas]).encode())
     return {
         "hash": digest.hexdigest()[:16],
         "items": len(labels),
-        "by_source": {s: sum(1 for l in labels if l.source == s) for s in sorted({l.source for l in labels})},
-        "safety_positive": sum(1 for l in labels if l.safety == 1),
-        "safety_negative": sum(1 for l in labels if l.safety == 0),
-        "capabilities_positive": sum(1 for l in labels if l.capabilities == 1),
-        "capabilities_negative": sum(1 for l in labels if l.capabilities == 0),
-        "hazard_positive": sum(1 for l in labels if l.hazard == 1),
-        "hazard_negative": sum(1 for l in labels if l.hazard == 0),
+        "by_source": {s: sum(1 for label in labels if label.source == s) for s in sorted({label.source for label in labels})},
+        "safety_positive": sum(1 for label in labels if label.safety == 1),
+        "safety_negative": sum(1 for label in labels if label.safety == 0),
+        "capabilities_positive": sum(1 for label in labels if label.capabilities == 1),
+        "capabilities_negative": sum(1 for label in labels if label.capabilities == 0),
+        "hazard_positive": sum(1 for label in labels if label.hazard == 1),
+        "hazard_negative": sum(1 for label in labels if label.hazard == 0),
     }
 
 

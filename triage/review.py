@@ -18,7 +18,15 @@ from triage.errors import UsageError
 from triage.library import open_store
 from triage.progress import Reporter
 from triage.review_labels import DECISION_SOURCE, derived_label
-from triage.review_records import RATIONALE_OPTIONAL, Checklist, ItemScore, PriorDetail, QueueItem, effective_decisions, parse_state
+from triage.review_records import (
+    RATIONALE_OPTIONAL,
+    Checklist,
+    ItemScore,
+    PriorDetail,
+    QueueItem,
+    effective_decisions,
+    parse_state,
+)
 from triage.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -208,7 +216,9 @@ class ReviewSession:
         if item.document_id is not None:
             document = store.get_document(item.document_id)
             return document.text if document else ""
-        stored = store.get_papers([item.paper_id]).get(item.paper_id)  # type: ignore[list-item]
+        if item.paper_id is None:
+            return ""
+        stored = store.get_papers([item.paper_id]).get(item.paper_id)
         return stored.paper.embedding_text() if stored else ""
 
     # --- decisions ----------------------------------------------------------------------------------------------
@@ -291,7 +301,7 @@ class ReviewSession:
 
     def score(
         self, embedder: "Embedder", *, probe_version: str | None = None, policy: "TierPolicy | None" = None,
-        on_item: Callable[[int, ItemScore], None] | None = None, reporter: Reporter | None = None,
+        on_item: Callable[[int, ItemScore], object] | None = None, reporter: Reporter | None = None,
         on_batch: Callable[[dict[int, ItemScore]], None] | None = None, batch_size: int = 32, rescore: bool = False,
     ) -> dict[int, ItemScore]:
         """Every queued item's scores with the newest probe (or `probe_version`), scoring in batches what needs it.

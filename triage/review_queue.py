@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from triage.review_records import PENDING, STATES, QueueItem
 from triage.errors import UsageError
+from triage.review_records import PENDING, STATES, QueueItem
 
 RISK, UNCERTAINTY, DATE = "risk", "uncertainty", "date"
 SORTS = (RISK, UNCERTAINTY, DATE)

@@ -54,7 +54,7 @@ def document_vector(store: Store, embedder: Embedder, passages: list[str], repor
     return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
 
 
-def neighbours(store: Store, index: PaperIndex, vector: np.ndarray, k: int, *, exclude: set[int] = frozenset()) -> list[SimilarHit]:
+def neighbours(store: Store, index: PaperIndex, vector: np.ndarray, k: int, *, exclude: frozenset[int] | set[int] = frozenset()) -> list[SimilarHit]:
     """The `k` nearest papers to `vector`, skipping the row ids in `exclude`."""
     found = index.search(vector[None, :], k + len(exclude))[0]
     found = [(row_id, score) for row_id, score in found if row_id not in exclude][:k]

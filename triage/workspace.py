@@ -25,7 +25,7 @@ def default_home() -> Path:
 
 @dataclass(frozen=True)
 class Workspace:
-    """Paths of one workspace: `triage.db`, `index/`, `probes/`, `onnx/`, `exports/`."""
+    """Paths of one workspace: `triage.db`, `index/`, `probes/`, `onnx/`."""
 
     home: Path
 
@@ -48,10 +48,6 @@ class Workspace:
     @property
     def onnx_dir(self) -> Path:
         return self.home / "onnx"
-
-    @property
-    def exports_dir(self) -> Path:
-        return self.home / "exports"
 
     def ensure(self) -> None:
         """Create the folder on first use."""

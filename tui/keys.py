@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 from triage.review_records import APPROVE, APPROVE_WITH_CHANGES, ESCALATE, HOLD, RESTRICT
 
@@ -64,7 +64,7 @@ DISPLAY = {"slash": "/", "question_mark": "?", "enter": "enter", "ctrl+p": "ctrl
 UNBOUND = ("open_prior", "command_palette", "focus_next")  # handled by widgets or Textual itself
 
 
-def bindings(keys: tuple[Key, ...], *, priority: bool = False) -> list[Binding]:
+def bindings(keys: tuple[Key, ...], *, priority: bool = False) -> list[BindingType]:
     return [
         Binding(k.key, k.action, k.label, show=k.footer, key_display=DISPLAY.get(k.key), priority=priority)
         for k in keys if k.action not in UNBOUND and not k.widget

@@ -1,19 +1,22 @@
-"""Read paper metadata from the arXiv API (search queries and id lists) as `Paper` records."""
+"""Read paper metadata from the arXiv API (search queries and id lists) as `Paper` records.
+
+Requests and the Atom feed are handled here (requests + lxml), through no private name of the `arxiv` package,
+whose public `Result` is the record that both the feed and `result_to_paper` go through.
+"""
 
 from __future__ import annotations
 
 import ipaddress
-import logging
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from importlib import metadata
 from typing import Any, Iterator
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import arxiv
 import requests
-from arxiv import _feed  # arxiv's own Atom entry parser (4.x), used entry by entry
 from lxml import etree
 
 from corpus.errors import FetchError, InputError
@@ -32,8 +35,10 @@ _NS = {
 }
 # arXiv answers a bad query with HTTP 200 and a single entry whose id lives under this path.
 _API_ERROR_ID = "arxiv.org/api/errors"
-# Each entry arxiv's parser skips is reported through on_issue; keep its duplicate warnings off stderr.
-logging.getLogger("arxiv").addHandler(logging.NullHandler())
+try:  # arXiv asks API clients to say who they are
+    USER_AGENT = f"pubtriage/{metadata.version('pubtriage')}"
+except metadata.PackageNotFoundError:  # a source tree that was never installed
+    USER_AGENT = "pubtriage"
 
 
 @dataclass(frozen=True)
@@ -146,10 +151,8 @@ def result_to_paper(result: arxiv.Result) -> Paper:
 
 
 # --- fetching ---------------------------------------------------------------------------------
-# Requests go through arxiv.Client (its URL format, session, user agent, rate limit and HTTP status check).
-# The subclass adds what 4.0.2 lacks: a request timeout, retries with backoff that also cover timeouts and
-# bodies that are not a feed, one-line FetchErrors, page totals, and a report for each entry its parser
-# drops (no <id> or date) or that makes it give up the whole page (an unparsable date).
+# Our own small HTTP layer (requests) rather than arxiv.Client: the Client hides page totals, the entries its parser
+# drops and request timeouts behind private methods, and a reader that resumes batch jobs needs all three.
 
 
 def _fetch_ids(wanted: list[str], settings: ArxivSettings, on_issue: IssueSink) -> Iterator[Paper]:
@@ -177,15 +180,13 @@ def _pages(
     start: int,
     max_results: int | None,
 ) -> Iterator[ArxivPage]:
-    # Page by page rather than Client.results(), which hides page boundaries and totals.
-    client = _TriageClient(settings)
-    search = arxiv.Search(query=query, id_list=id_list)
     end = None if max_results is None else start + max_results
     offset = start
-    with client._session:
+    with requests.Session() as session:
+        session.headers["User-Agent"] = USER_AGENT
         while end is None or offset < end:
             size = settings.page_size if end is None else min(settings.page_size, end - offset)
-            feed = client._parse_feed(client._format_url(search, offset, size))
+            feed = _get_page(session, settings, _page_url(settings.base_url, query, id_list, offset, size), offset)
             total, entries = feed.total, feed.entries
             if not entries:
                 return
@@ -194,6 +195,19 @@ def _pages(
             # Without a total, a short page is the only sign that the results ran out.
             if (total is not None and offset >= total) or (total is None and len(entries) < size):
                 return
+
+
+def _page_url(base_url: str, query: str, id_list: list[str], start: int, size: int) -> str:
+    """The query URL of the arXiv API manual, in the order arxiv.Search asks for by default (most relevant first)."""
+    args = {
+        "search_query": query,
+        "id_list": ",".join(id_list),
+        "sortBy": arxiv.SortCriterion.Relevance.value,
+        "sortOrder": arxiv.SortOrder.Descending.value,
+        "start": str(start),
+        "max_results": str(size),
+    }
+    return f"{base_url}?{urlencode(args)}"
 
 
 @dataclass(frozen=True)
@@ -208,75 +222,40 @@ class _Retryable(Exception):
     """A failure that a later attempt may avoid (a body that is not a feed, arXiv's sporadic empty pages)."""
 
 
-class _TimeoutSession(requests.Session):
-    """arxiv.Client's session with a default timeout, keeping the last body for the entry-by-entry read."""
+def _get_page(session: requests.Session, settings: ArxivSettings, url: str, start: int) -> _Feed:
+    """Fetch one page, paced per endpoint, with retries and exponential backoff; every failure is one line."""
+    key = settings.base_url  # one pacing queue per API endpoint
+    attempts = settings.num_retries + 1
+    reason = ""
+    for attempt in range(attempts):
+        # Exponential backoff: the gap before retry n is delay * 2**n; arXiv's 503s clear within seconds.
+        _pacer.wait(key, settings.delay_seconds * 2**attempt)
+        try:
+            return _try_page(session, settings, url, start)
+        except _Retryable as err:
+            reason = str(err)
+        except requests.Timeout:
+            reason = f"no answer within {settings.timeout_seconds:g} s"
+        except requests.RequestException as err:  # refused connections, broken bodies, ...
+            reason = _connection_reason(err)
+        finally:
+            # Count the gap from the end of a slow or timed-out request, so backoff really backs off.
+            _pacer.touch(key)
+    tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
+    raise FetchError(f"arXiv API at {url} failed after {tries}: {reason}")
 
-    def __init__(self, timeout_seconds: float) -> None:
-        super().__init__()
-        self.timeout_seconds = timeout_seconds
-        self.last_body = b""
 
-    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        kwargs.setdefault("timeout", self.timeout_seconds)
-        response = super().request(method, url, **kwargs)
-        self.last_body = response.content
-        return response
-
-
-class _TriageClient(arxiv.Client):
-    """The arxiv.Client that makes every request; `_parse_feed` returns a `_Feed` rather than arxiv's ParsedFeed.
-
-    The Client still spaces its own requests by delay_seconds; `_pacer` adds spacing across clients in this
-    process and the backoff between retries.
-    """
-
-    def __init__(self, settings: ArxivSettings) -> None:
-        super().__init__(
-            page_size=settings.page_size, delay_seconds=settings.delay_seconds, num_retries=settings.num_retries
-        )
-        self.query_url_format = settings.base_url + "?{}"
-        self._session = _TimeoutSession(settings.timeout_seconds)
-
-    def _parse_feed(self, url: str, first_page: bool = True, _try_index: int = 0) -> _Feed:
-        """Fetch one page with retries and backoff; first_page is unused, as the total judges emptiness."""
-        key = self.query_url_format  # one pacing queue per API endpoint
-        attempts = self.num_retries + 1
-        reason = ""
-        for attempt in range(attempts):
-            # Exponential backoff: the gap before retry n is delay * 2**n; arXiv's 503s clear within seconds.
-            _pacer.wait(key, self.delay_seconds * 2**attempt)
-            try:
-                return self._fetch(url, attempt)
-            except arxiv.HTTPError as err:
-                if not _worth_retrying(err.status):
-                    raise FetchError(f"arXiv API at {url} refused the request: HTTP {err.status}") from err
-                reason = f"HTTP {err.status}"
-            except _Retryable as err:
-                reason = str(err)
-            except requests.Timeout:
-                reason = f"no answer within {self._session.timeout_seconds:g} s"
-            except requests.RequestException as err:  # refused connections, broken bodies, ...
-                reason = _connection_reason(err)
-            finally:
-                # Count the gap from the end of a slow or timed-out request, so backoff really backs off.
-                _pacer.touch(key)
-        tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
-        raise FetchError(f"arXiv API at {url} failed after {tries}: {reason}")
-
-    def _fetch(self, url: str, attempt: int) -> _Feed:
-        # first_page=True turns off the Client's own empty-page check, which miscounts pages whose entries
-        # its parser dropped; the check below uses the feed's total instead.
-        try:  # Client.__try_parse_feed: the Client's own rate limit, request and status check, then its parser
-            self._Client__try_parse_feed(url, first_page=True, try_index=attempt)
-        except (ValueError, OverflowError):
-            # arxiv's parser gives up a whole page over one bad date (OverflowError: a year-1 date with an offset
-            # leaves datetime's range); _convert reports just that entry.
-            pass
-        feed = _read_feed(self._session.last_body)
-        start = int(parse_qs(urlsplit(url).query)["start"][0])
-        if not feed.entries and feed.total is not None and start < feed.total:
-            raise _Retryable(f"empty page at offset {start} of {feed.total} results")
-        return feed
+def _try_page(session: requests.Session, settings: ArxivSettings, url: str, start: int) -> _Feed:
+    response = session.get(url, timeout=settings.timeout_seconds)
+    if response.status_code != requests.codes.ok:
+        if _worth_retrying(response.status_code):
+            raise _Retryable(f"HTTP {response.status_code}")
+        raise FetchError(f"arXiv API at {url} refused the request: HTTP {response.status_code}")
+    feed = _read_feed(response.content)
+    # arXiv now and then answers a page inside the results with no entries; the total shows it is a glitch.
+    if not feed.entries and feed.total is not None and start < feed.total:
+        raise _Retryable(f"empty page at offset {start} of {feed.total} results")
+    return feed
 
 
 def _worth_retrying(status: int) -> bool:
@@ -354,15 +333,37 @@ def _convert(entries: list[Any], offset: int, on_issue: IssueSink) -> list[Paper
 
 
 def _entry_to_result(entry: Any) -> arxiv.Result:
-    """arxiv's own entry parser, raising ValueError with the reason where it would drop the entry or the page."""
+    """An <entry> as an `arxiv.Result` (the fields `result_to_paper` reads); ValueError says why an entry is unusable."""
+    entry_id = _squash(entry.findtext("atom:id", namespaces=_NS))
+    if not entry_id:
+        raise ValueError("entry has no <id>")
+    updated = _moment(entry.findtext("atom:updated", namespaces=_NS))
+    published = _moment(entry.findtext("atom:published", namespaces=_NS))
+    if updated is None or published is None:
+        raise ValueError("entry has no <published> or <updated> date")
+    primary = entry.find("arxiv:primary_category", _NS)
+    return arxiv.Result(
+        entry_id=entry_id,
+        updated=updated,
+        published=published,
+        title=entry.findtext("atom:title", default="", namespaces=_NS),
+        authors=[arxiv.Result.Author(author.findtext("atom:name", default="", namespaces=_NS)) for author in entry.iterfind("atom:author", _NS)],
+        summary=entry.findtext("atom:summary", default="", namespaces=_NS),
+        doi=entry.findtext("arxiv:doi", namespaces=_NS),
+        primary_category=(primary.get("term") if primary is not None else None) or "",
+        categories=[term for term in (category.get("term") for category in entry.iterfind("atom:category", _NS)) if term is not None],
+    )
+
+
+def _moment(text: str | None) -> datetime | None:
+    """An Atom timestamp in UTC (a zone-less one is taken as UTC); None when the element is missing or blank."""
+    if text is None or not text.strip():
+        return None
     try:
-        result = _feed._build_result(entry)
-    except (ValueError, OverflowError) as err:  # only its date parsing raises; OverflowError on year 1 with an offset
+        moment = datetime.fromisoformat(text.strip())
+        return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    except (ValueError, OverflowError) as err:  # OverflowError: year 1 with a positive offset leaves datetime's range
         raise ValueError(f"unparsable date ({err})") from err
-    if result is None:
-        missing = "<published> or <updated> date" if entry.findtext("atom:id", namespaces=_NS) else "<id>"
-        raise ValueError(f"entry has no {missing}")
-    return result
 
 
 def _entry_record(entry_id: str, position: int) -> str | int:

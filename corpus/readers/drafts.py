@@ -17,8 +17,6 @@ from corpus.readers.files import DRAFT_SUFFIXES, require_file
 from corpus.readers.tables import decode_utf8
 from corpus.records import Document
 
-DEFAULT_MAX_BYTES = DEFAULT_LIMITS.max_file_bytes
-
 # The heading's closing #s and spaces are stripped in Python (_heading_text): as a lazy group followed by three
 # optional runs, a line of a few thousand spaces took minutes to match.
 _MARKDOWN_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.+)$", re.MULTILINE)
@@ -111,7 +109,7 @@ def _latex_converter() -> LatexNodes2Text:
     """
     db = get_default_latex_context_db()
 
-    def heading(node, l2tobj) -> str:  # type: ignore[no-untyped-def]
+    def heading(node, l2tobj) -> str:
         return "\n\n" + l2tobj.node_arg_to_text(node, 2).strip() + "\n\n"
 
     headings = ("part", "chapter", "section", "subsection", "subsubsection", "paragraph", "subparagraph")

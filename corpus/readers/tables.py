@@ -107,7 +107,7 @@ def _open_binary(path: Path, limits: ReadLimits = DEFAULT_LIMITS) -> Iterator[Bi
                 yield raw
                 return
             counted = _CountedReads(raw)
-            with gzip.GzipFile(fileobj=counted, mode="rb") as handle:  # type: ignore[arg-type]
+            with gzip.GzipFile(fileobj=counted, mode="rb") as handle:
                 yield _GzipGuard(handle, counted, limits, str(path))  # type: ignore[arg-type]
     except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
         # A corrupt or truncated archive cannot be resumed past the damage, so it fails the whole file.

@@ -73,7 +73,15 @@ def options(ctx: typer.Context) -> Options:
 FORMAT_OPTION = typer.Option(OutputFormat.table, "--format", "-f", help="table, json or csv.", case_sensitive=False)
 
 # Sub-command modules register themselves on `app` when imported.
-from triage.cli import batch_commands, corpus_commands, labels_commands, models_commands, review_commands, score_command, similar_command  # noqa: E402,F401
+from triage.cli import (  # noqa: E402,F401
+    batch_commands,
+    corpus_commands,
+    labels_commands,
+    models_commands,
+    review_commands,
+    score_command,
+    similar_command,
+)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -55,7 +55,7 @@ def batch(
     if policy is not None and not policy.is_file():
         raise InputError("no such file", source=str(policy))
     settings = ArxivSettings(
-        page_size=page_size, delay_seconds=delay, num_retries=retries, **({"base_url": base_url} if base_url else {})
+        base_url=base_url or ArxivSettings.base_url, page_size=page_size, delay_seconds=delay, num_retries=retries
     )
     reporter = opts.reporter()
     if not sys.stdout.isatty():

@@ -83,7 +83,7 @@ def corpus_fetch(
     from triage.ingest import fetch_arxiv
 
     opts = options(ctx)
-    settings = ArxivSettings(page_size=page_size, delay_seconds=delay, **({"base_url": base_url} if base_url else {}))
+    settings = ArxivSettings(base_url=base_url or ArxivSettings.base_url, page_size=page_size, delay_seconds=delay)
     all_ids = [*(ids or []), *(extra_ids or [])]
     report = fetch_arxiv(
         opts.workspace(), query=query, ids=all_ids or None, max_results=max_results, settings=settings,

@@ -42,7 +42,7 @@ def models_list(ctx: typer.Context, fmt: OutputFormat = FORMAT_OPTION) -> None:
     from triage.probe_registry import list_probes
 
     rows = [{k: v for k, v in asdict(s).items() if k != "path"} for s in list_probes(options(ctx).workspace())]
-    columns = ["version", "created_at", "embedder_id", "items", "safety_auroc", "capabilities_auroc"]
+    columns: list[str] | None = ["version", "created_at", "embedder_id", "items", "safety_auroc", "capabilities_auroc"]
     if fmt is OutputFormat.table:
         rows = [
             {"version": r["version"], "created": r["created_at"][:16].replace("T", " "), "embedder": r["embedder_id"].split("/")[-1],

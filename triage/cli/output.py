@@ -69,6 +69,6 @@ def render(rows: Sequence[dict], fmt: OutputFormat, *, columns: Sequence[str] | 
     for column, width in zip(columns, _column_widths(columns, cells, console.width)):
         numeric = bool(rows) and isinstance(rows[0].get(column), (int, float))
         table.add_column(column, justify="right" if numeric else "left", width=width, min_width=width, overflow="fold")
-    for row in cells:
-        table.add_row(*row)
+    for cell_row in cells:
+        table.add_row(*cell_row)
     console.print(table)

@@ -6,7 +6,15 @@ import sys
 
 from rich.console import Console
 from rich.progress import (
-    BarColumn, MofNCompleteColumn, Progress, ProgressColumn, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn,
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
 )
 from rich.text import Text
 
@@ -28,7 +36,7 @@ class RichReporter(Reporter):
         self.show_bars = not quiet and sys.stderr.isatty()
         self.quiet = quiet
         self._progress: Progress | None = None
-        self._task = None
+        self._task: TaskID | None = None
 
     def start(self, label: str, total: int | None = None) -> None:
         if not self.show_bars:
@@ -43,7 +51,7 @@ class RichReporter(Reporter):
         self._task = self._progress.add_task(label, total=total)
 
     def advance(self, n: int = 1) -> None:
-        if self._progress is not None:
+        if self._progress is not None and self._task is not None:
             self._progress.advance(self._task, n)
 
     def finish(self) -> None:

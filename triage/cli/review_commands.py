@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, List, Optional
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -16,8 +15,10 @@ from triage.cli.output import OutputFormat, render
 class _DraftsOrCommand(TyperGroup):
     """`triage review a.md b.pdf` and `triage review stats`: a first word that names no subcommand is a draft path."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        takes_value = {name for p in self.params if isinstance(p, click.Option) and not p.is_flag for name in p.opts}
+    # typer >= 0.27 runs its own copy of click, whose classes it does not export: `ctx` is its Context, and
+    # options are told apart by their public `param_type_name` (an isinstance check on `click.Option` never matched).
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        takes_value = {name for p in self.params if p.param_type_name == "option" and not getattr(p, "is_flag", False) for name in p.opts}
         first, skip = None, False
         for token in args:
             if skip:
@@ -32,7 +33,7 @@ class _DraftsOrCommand(TyperGroup):
         # Parse as a plain command: every positional argument, wherever it stands, is a draft to queue.
         ctx.allow_interspersed_args = True
         ctx.allow_extra_args = True
-        return click.Command.parse_args(self, ctx, args)
+        return super(TyperGroup, self).parse_args(ctx, args)  # a plain command's parsing, not the group's
 
 
 review_app = typer.Typer(
@@ -73,6 +74,7 @@ def review(
     import sys
 
     from triage.review import DEFAULT_SESSION
+
     # The TUI is a face like this CLI; importing it here keeps `triage --help` free of Textual.
     from tui.app import build_app
 

@@ -116,7 +116,7 @@ class MainScreen(Screen):
         if changed:
             # Rows keep their order and membership while scores stream in (re-sorting 500 rows per batch would stall
             # the keys); only the changed cells are redrawn. The queue re-sorts when scoring finishes.
-            self.table.show(self.visible)
+            self.table.show(self.visible_items)
             self._show_detail()
 
     def set_text(self, item_id: int, text: ItemText) -> None:
@@ -130,7 +130,8 @@ class MainScreen(Screen):
     # --- drawing ------------------------------------------------------------------------------------------------
 
     @property
-    def visible(self) -> list[QueueItem]:
+    def visible_items(self) -> list[QueueItem]:
+        # Not `visible`: that is Textual's own show/hide property of every node.
         if self._visible is None:
             ordered = sort_queue(list(self.entries.values()), self.sort_by)
             self._visible = filter_queue(ordered, tier=self.tier, state=self.state, search=self.search)
@@ -147,7 +148,7 @@ class MainScreen(Screen):
 
     def refresh_view(self) -> None:
         self._visible = None
-        visible = self.visible
+        visible = self.visible_items
         self.table.show(visible)
         self._show_empty(visible)
         self._show_detail()
@@ -217,7 +218,7 @@ class MainScreen(Screen):
 
     def next_pending(self, after: int) -> None:
         """Move on from a decided item to the next pending one below it (wrapping), if any."""
-        visible = self.visible
+        visible = self.visible_items
         ids = [e.id for e in visible]
         start = ids.index(after) + 1 if after in ids else 0
         for entry in visible[start:] + visible[:start]:
