@@ -97,6 +97,7 @@ def main() -> None:
     fresh.queue_drafts(drafts)
     # A reopened session: the same drafts, each with cached scores (the fixed scores the snapshot tests use).
     template = seed_snapshot_session(workspace, "template").queue("x")[0].score
+    assert template is not None, "the snapshot session is scored from fixed scores"
     cached = ReviewSession.open(workspace, "reopened")
     with open_store(workspace) as store:
         for item_id in cached.queue_drafts(drafts).items:

@@ -11,7 +11,7 @@ from textual.widgets import Input, Static
 
 from corpus.errors import InputError
 from tests.cli_helpers import run_cli
-from tests.review_helpers import FLASHMIX, RED_TEAM, SAE, burst, screen_text, seed_snapshot_session, settle
+from tests.review_helpers import RED_TEAM, SAE, burst, screen_text, seed_snapshot_session, settle
 from triage.review import ReviewSession
 from tui.app import build_app
 from tui.messages import ScoringFinished

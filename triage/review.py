@@ -350,8 +350,9 @@ class ReviewSession:
                     reporter.advance(len(batch))
                 if on_batch is not None:
                     on_batch(scored)
-                for item_id, item_score in scored.items() if on_item is not None else ():
-                    on_item(item_id, item_score)
+                if on_item is not None:
+                    for item_id, item_score in scored.items():
+                        on_item(item_id, item_score)
         return results
 
     def _score_input(self, store: Store, item: ItemRow) -> "ScoreInput":

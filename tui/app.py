@@ -20,8 +20,18 @@ from triage.review_records import Checklist, ItemScore, QueueItem
 from triage.workspace import Workspace
 from tui.keys import APP_KEYS, bindings
 from tui.messages import (
-    DecisionDraft, DecisionRecorded, DecisionRefused, ItemsScored, Progress, QueueLoaded, Redone, Retrained, ScoringFinished,
-    TextLoaded, Undone, WorkFailed,
+    DecisionDraft,
+    DecisionRecorded,
+    DecisionRefused,
+    ItemsScored,
+    Progress,
+    QueueLoaded,
+    Redone,
+    Retrained,
+    ScoringFinished,
+    TextLoaded,
+    Undone,
+    WorkFailed,
 )
 from tui.reporting import Cancelled, WorkerReporter
 from tui.screens.main import MainScreen, plural

@@ -172,7 +172,7 @@ class MainScreen(Screen):
         name = self.review_app.review.name
         if not self.entries:
             others = [s for s in self.sessions if s != name]
-            hint = [
+            hint: list[str | tuple[str, str]] = [
                 ("This session is empty.", "bold"),
                 f"\nSession “{name}” has no drafts yet. Quit (q) and queue some:\n",
                 (f"  triage review draft.md other.pdf --session {name}", "bold $text-primary"),
