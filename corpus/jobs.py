@@ -102,6 +102,12 @@ def set_status(store: Store, job_id: int, status: str, message: str | None = Non
         db.execute("UPDATE jobs SET status = ?, message = ?, updated_at = ? WHERE id = ?", (status, message, _now(), job_id))
 
 
+def _score_values(scores: ScoreRecord) -> list:
+    """A score record as job_results' score columns hold it (lists as JSON)."""
+    record = scores.to_row()
+    return [json.dumps(record[c]) if c in ("reasons", "areas") else record[c] for c in SCORE_COLUMNS]
+
+
 def record_page(
     store: Store,
     job_id: int,
@@ -128,8 +134,7 @@ def record_page(
             f"VALUES ({', '.join('?' * (len(_STORED) + 2))})"
         )
         for result in results:
-            record = result.scores.to_row()
-            values = [json.dumps(record[c]) if c in ("reasons", "areas") else record[c] for c in SCORE_COLUMNS]
+            values = _score_values(result.scores)
             inserted = db.execute(
                 sql, (job_id, result.paper_id, position + added, *values, result.prior_id, result.prior_similarity)
             ).rowcount
@@ -147,6 +152,24 @@ def record_page(
             (json.dumps(cursor), total, records + skipped, added, skipped, embedded, _now(), job_id),
         )
     return added, skipped
+
+
+def result_papers(store: Store, job_id: int, after: int = -1, chunk: int = 2000) -> list[tuple[int, int]]:
+    """Up to `chunk` (position, paper row id) pairs of a job's results after position `after`, in scoring order."""
+    rows = store.query(
+        "SELECT position, paper_id FROM job_results WHERE job_id = ? AND position > ? ORDER BY position LIMIT ?",
+        (job_id, after, chunk),
+    )
+    return [(row["position"], row["paper_id"]) for row in rows]
+
+
+def rescore_results(store: Store, job_id: int, results: Sequence[JobResult]) -> None:
+    """Replace the score record and prior work of results the job already holds (joining the caller's transaction)."""
+    columns = (*SCORE_COLUMNS, "prior_id", "prior_similarity")
+    sql = f"UPDATE job_results SET {', '.join(f'{c} = ?' for c in columns)} WHERE job_id = ? AND paper_id = ?"
+    with store.transaction() as db:
+        for result in results:
+            db.execute(sql, (*_score_values(result.scores), result.prior_id, result.prior_similarity, job_id, result.paper_id))
 
 
 def is_skip(issue: ReadIssue) -> bool:
