@@ -80,6 +80,7 @@ class BatchReport:
     issue_count: int = 0
     out: str | None = None
     written: int | None = None
+    engine: str = "in-process"  # or "ray" (triage/ray_engine.py), which keeps no job in the store: job_id is 0
 
     @property
     def docs_per_second(self) -> float:
