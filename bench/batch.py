@@ -143,7 +143,7 @@ def screenshot(html: Path, png: Path) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000, 10000])
     parser.add_argument("--model", default="default")
     parser.add_argument("--out", type=Path, default=OUT / "batch.md")
