@@ -16,6 +16,7 @@ UNFINISHED = (RUNNING, INTERRUPTED, FAILED)
 # Columns a caller may rank results by; checked so that no other text reaches the SQL.
 RANKABLE = ("safety", "capabilities", "hazard", "differential", "prior_similarity")
 _STORED = ("position", *SCORE_COLUMNS, "prior_id", "prior_similarity")  # job_results' columns after (job_id, paper_id)
+_RESCORED = ", ".join(f"{c} = ?" for c in (*SCORE_COLUMNS, "prior_id", "prior_similarity"))  # what a rescore replaces
 _RESULT_COLUMNS = "p.uid AS id, p.arxiv_id, p.title, p.authors, p.categories, p.published, p.url, " + ", ".join(f"r.{c}" for c in _STORED)
 
 
@@ -165,8 +166,7 @@ def result_papers(store: Store, job_id: int, after: int = -1, chunk: int = 2000)
 
 def rescore_results(store: Store, job_id: int, results: Sequence[JobResult]) -> None:
     """Replace the score record and prior work of results the job already holds (joining the caller's transaction)."""
-    columns = (*SCORE_COLUMNS, "prior_id", "prior_similarity")
-    sql = f"UPDATE job_results SET {', '.join(f'{c} = ?' for c in columns)} WHERE job_id = ? AND paper_id = ?"
+    sql = f"UPDATE job_results SET {_RESCORED} WHERE job_id = ? AND paper_id = ?"
     with store.transaction() as db:
         for result in results:
             db.execute(sql, (*_score_values(result.scores), result.prior_id, result.prior_similarity, job_id, result.paper_id))
