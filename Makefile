@@ -9,12 +9,12 @@ DEMO_HOME ?= $(CURDIR)/.triage-demo
 
 setup: $(STAMP)
 
-# CPU torch first: a looser pin lets pip fetch a multi-GB CUDA build.
+# CPU torch first (the ray extra lets CI run the Ray engine's tests): a looser pin lets pip fetch a multi-GB CUDA build.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[test,export]'
+	$(PY) -m pip install -q -e '.[test,export,ray]'
 	touch $(STAMP)
 
 demo: setup

@@ -148,11 +148,19 @@ def screenshot(html: Path, png: Path) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000, 10000])
     parser.add_argument("--model", default="default")
     parser.add_argument("--out", type=Path, default=OUT / "batch.md")
-    args = parser.parse_args()
+    parser.add_argument("--engine", choices=("in-process", "ray"), default="in-process",
+                        help="ray: the side-by-side comparison of bench/ray_batch.py (its own options follow)")
+    args, rest = parser.parse_known_args()
+    if args.engine == "ray":
+        from bench.ray_batch import main as ray_main
+
+        return ray_main(["--model", args.model, *rest])
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     args.out = args.out.resolve()
     work = OUT / "batch-work" / args.model.replace("/", "_")
     if not SAMPLE.is_file():

@@ -16,6 +16,7 @@ UNFINISHED = (RUNNING, INTERRUPTED, FAILED)
 # Columns a caller may rank results by; checked so that no other text reaches the SQL.
 RANKABLE = ("safety", "capabilities", "hazard", "differential", "prior_similarity")
 _STORED = ("position", *SCORE_COLUMNS, "prior_id", "prior_similarity")  # job_results' columns after (job_id, paper_id)
+_RESCORED = ", ".join(f"{c} = ?" for c in (*SCORE_COLUMNS, "prior_id", "prior_similarity"))  # what a rescore replaces
 _RESULT_COLUMNS = "p.uid AS id, p.arxiv_id, p.title, p.authors, p.categories, p.published, p.url, " + ", ".join(f"r.{c}" for c in _STORED)
 _INSERT_RESULT = (  # constant: the column names come from the score record, never from data
     f"INSERT OR IGNORE INTO job_results (job_id, paper_id, {', '.join(_STORED)}) VALUES ({', '.join('?' * (len(_STORED) + 2))})"
@@ -101,6 +102,12 @@ def set_status(store: Store, job_id: int, status: str, message: str | None = Non
         db.execute("UPDATE jobs SET status = ?, message = ?, updated_at = ? WHERE id = ?", (status, message, _now(), job_id))
 
 
+def _score_values(scores: ScoreRecord) -> list:
+    """A score record as job_results' score columns hold it (lists as JSON)."""
+    record = scores.to_row()
+    return [json.dumps(record[c]) if c in ("reasons", "areas") else record[c] for c in SCORE_COLUMNS]
+
+
 def record_page(
     store: Store,
     job_id: int,
@@ -123,8 +130,7 @@ def record_page(
         position = row["scored"]
         added = 0
         for result in results:
-            record = result.scores.to_row()
-            values = [json.dumps(record[c]) if c in ("reasons", "areas") else record[c] for c in SCORE_COLUMNS]
+            values = _score_values(result.scores)
             inserted = db.execute(
                 _INSERT_RESULT, (job_id, result.paper_id, position + added, *values, result.prior_id, result.prior_similarity)
             ).rowcount
@@ -142,6 +148,23 @@ def record_page(
             (json.dumps(cursor), total, records + skipped, added, skipped, embedded, _now(), job_id),
         )
     return added, skipped
+
+
+def result_papers(store: Store, job_id: int, after: int = -1, chunk: int = 2000) -> list[tuple[int, int]]:
+    """Up to `chunk` (position, paper row id) pairs of a job's results after position `after`, in scoring order."""
+    rows = store.query(
+        "SELECT position, paper_id FROM job_results WHERE job_id = ? AND position > ? ORDER BY position LIMIT ?",
+        (job_id, after, chunk),
+    )
+    return [(row["position"], row["paper_id"]) for row in rows]
+
+
+def rescore_results(store: Store, job_id: int, results: Sequence[JobResult]) -> None:
+    """Replace the score record and prior work of results the job already holds (joining the caller's transaction)."""
+    sql = f"UPDATE job_results SET {_RESCORED} WHERE job_id = ? AND paper_id = ?"
+    with store.transaction() as db:
+        for result in results:
+            db.execute(sql, (*_score_values(result.scores), result.prior_id, result.prior_similarity, job_id, result.paper_id))
 
 
 def is_skip(issue: ReadIssue) -> bool:

@@ -77,6 +77,11 @@ def _uid_for(paper: Paper, title_key: str) -> str:
     return "title:" + hashlib.sha1(title_key.encode()).hexdigest()[:16]
 
 
+def paper_uid(paper: Paper) -> str:
+    """The id the store gives a new paper (`arxiv:`, `doi:` or `title:`), computed without a store."""
+    return _uid_for(paper, normalise_title(" ".join(paper.title.split())))
+
+
 def _row_to_paper(row: sqlite3.Row) -> StoredPaper:
     paper = Paper(
         title=row["title"],

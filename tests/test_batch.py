@@ -306,3 +306,18 @@ def test_progress_estimate_counts_small_files_and_reads_only_a_sample_of_a_gzip_
     assert sum(decompressed) <= batch._ESTIMATE_SAMPLE_BYTES + (1 << 20)  # a sample, not the whole bomb
     # An ETA, not a count: read-ahead of the compressed stream skews it for data this compressible.
     assert lines / 2 <= estimate <= 2 * lines
+
+
+def test_prior_work_is_the_nearest_paper_of_the_whole_run_whichever_page_it_came_in(workspace, home, tmp_path):
+    twin = "Zebra quokka lemur narwhal axolotl okapi."
+    rows = [{"arxiv_id": "2612.00001", "title": "Zebra quokka lemur", "abstract": twin}]
+    rows += [{"arxiv_id": f"2612.0000{n}", "title": f"Filler {n}", "abstract": f"Scaling benchmark {n} throughput."} for n in range(2, 6)]
+    rows.append({"arxiv_id": "2612.00006", "title": "Zebra quokka lemur, again", "abstract": twin})
+    path = tmp_path / "twins.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+
+    run_batch(workspace, embedder=FakeEmbedder(), inputs=[path], batch_size=2, out=tmp_path / "s.jsonl")
+
+    prior = {row["arxiv_id"]: row["prior_id"] for row in _lines(tmp_path / "s.jsonl")}
+    # The first paper was scored three pages before its twin arrived, and still finds it.
+    assert (prior["2612.00001"], prior["2612.00006"]) == ("2612.00006", "2612.00001")

@@ -80,6 +80,7 @@ class BatchReport:
     issue_count: int = 0
     out: str | None = None
     written: int | None = None
+    engine: str = "in-process"  # or "ray" (triage/ray_engine.py), which keeps no job in the store: job_id is 0
 
     @property
     def docs_per_second(self) -> float:
@@ -274,6 +275,25 @@ class _Run:
         ]
 
 
+    def settle_prior(self, chunk: int = 2000) -> None:
+        """Score every result again against the index as it stands at the end: prior work is then the nearest other
+        paper among the workspace and the whole run, whichever page either came in.
+
+        Scoring page by page only sees earlier pages, so the first paper of a run would miss a near-duplicate that
+        comes later, and a resumed job would differ from an uninterrupted one. This pass makes the result
+        independent of page order and of interruptions, and is what the Ray engine computes as well (its
+        partitions cannot see each other while they are embedded). The vectors come from the cache, so it costs
+        the probe's arithmetic and one index search per paper.
+        """
+        after = -1
+        while batch := jobs.result_papers(self.store, self.job.id, after, chunk):
+            row_ids = [paper_id for _, paper_id in batch]
+            stored = self.store.get_papers(row_ids)
+            vectors, _ = embed_texts(self.store, self.embedder, [stored[row_id].paper.embedding_text() for row_id in row_ids])
+            jobs.rescore_results(self.store, self.job.id, self._score(row_ids, vectors))
+            after = batch[-1][0]
+
+
 def _run_arxiv(run: _Run, settings: ArxivSettings) -> None:
     spec, start = run.job.spec, int(run.job.cursor.get("offset", 0))
     limit = spec.get("max_results")
@@ -449,6 +469,7 @@ def _execute(run: _Run, settings: ArxivSettings, batch_size: int) -> None:
         reporter.finish()
         # Persist the index from the store: every vector this run added is in the cache, so nothing is embedded.
         run.index.sync(store, run.embedder, reporter=reporter)
+        run.settle_prior()
         jobs.set_status(store, job.id, jobs.DONE)
     except KeyboardInterrupt:
         reporter.finish()

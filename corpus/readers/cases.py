@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from corpus.readers import IssueSink, ignore_issue
 from corpus.readers.files import read_papers, require_file
 from corpus.readers.snapshot import is_snapshot_record, paper_from_record
-from corpus.readers.tables import collapse, paper_from_row, read_jsonl, text_of
+from corpus.readers.tables import LineProblem, collapse, json_records, map_records, paper_from_row, read_jsonl, text_of
 from corpus.records import Paper
 
 JSONL_SUFFIXES = (".jsonl", ".json", ".jsonl.gz", ".json.gz")
@@ -60,3 +60,9 @@ def read_cases(path: str | Path, on_issue: IssueSink = ignore_issue) -> Iterator
     if path.name.lower().endswith(JSONL_SUFFIXES):
         return read_jsonl(path, on_issue, mapper=case_from_record)
     return read_papers(path, on_issue)
+
+
+def cases_from_lines(lines: Iterable[tuple[int, str | LineProblem]], source: str, on_issue: IssueSink = ignore_issue) -> Iterator[Paper]:
+    """`read_cases` of a JSON-lines file, over (line number, line) pairs already read from `source`: the same
+    validation and the same issues, for a partition of the file that another process read."""
+    return map_records(json_records(lines, source, on_issue), case_from_record, source, on_issue)

@@ -47,6 +47,11 @@ class LineTooLong(ValueError):
 
     def __init__(self, limit: int):
         super().__init__(f"line longer than the {describe_bytes(limit)} limit for one record (--max-line-kb)")
+        self.limit = limit
+
+    def __reduce__(self):
+        # Rebuilt from the limit, not the message, when a line travels to another process (the Ray engine).
+        return LineTooLong, (self.limit,)
 
 
 LineProblem = UnicodeDecodeError | LineTooLong
@@ -323,9 +328,14 @@ def iter_json_records(
     path: Path, on_issue: IssueSink, limits: ReadLimits = DEFAULT_LIMITS
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (line number, object) for each JSON object line; report undecodable, over-long, too deep and non-object lines."""
-    source = str(path)
-    depth = limits.max_json_depth
-    for number, line in iter_lines(path, limits):
+    return json_records(iter_lines(path, limits), str(path), on_issue, limits.max_json_depth)
+
+
+def json_records(
+    lines: Iterable[tuple[int, str | LineProblem]], source: str, on_issue: IssueSink, depth: int = DEFAULT_LIMITS.max_json_depth
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """`iter_json_records` over lines already read (numbered as in `source`), e.g. one partition of a file."""
+    for number, line in lines:
         if not isinstance(line, str):
             on_issue(ReadIssue(source, number, f"skipped: {_unreadable(line)}"))
             continue
@@ -366,8 +376,13 @@ def read_jsonl(
     """
     path = Path(path)
     to_paper = mapper or (lambda row, warn: paper_from_row(row, warn, source="jsonl"))
-    for number, record in iter_json_records(path, on_issue, limits):
-        paper = _emit(record, to_paper, number, str(path), on_issue)
+    return map_records(iter_json_records(path, on_issue, limits), to_paper, str(path), on_issue)
+
+
+def map_records(records: Iterable[tuple[int, Mapping[str, Any]]], mapper: RecordMapper, source: str, on_issue: IssueSink) -> Iterator[Paper]:
+    """Papers from numbered records; a record the mapper rejects becomes an issue at its number."""
+    for number, record in records:
+        paper = _emit(record, mapper, number, source, on_issue)
         if paper is not None:
             yield paper
 

@@ -35,7 +35,7 @@ def batch(
     until: Optional[str] = typer.Option(None, "--until", help="...up to this date, inclusive (default: today, UTC).", metavar="DATE", show_default=False),
     inputs: Optional[List[Path]] = typer.Option(None, "--input", "-i", help="Paper file: arXiv snapshot JSONL (.gz), CSV, JSONL or BibTeX (repeatable).", show_default=False),
     max_results: Optional[int] = typer.Option(None, "--max", min=1, help="At most this many arXiv results.", show_default=False),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the scores to .parquet, .csv or .jsonl.", show_default=False),
+    out: Optional[str] = typer.Option(None, "--out", "-o", help="Write the scores to .parquet, .csv or .jsonl (with --engine ray also DIR/ or s3://bucket/prefix/: shards and a manifest).", show_default=False),
     resume: Optional[int] = typer.Option(None, "--resume", help="Continue job JOB as it was started.", metavar="JOB", show_default=False),
     policy: Optional[Path] = typer.Option(None, "--policy", help="A policy JSON overriding the tier thresholds.", show_default=False),
     batch_size: int = typer.Option(128, "--batch-size", min=1, max=10000, help="Papers per checkpoint when reading files."),
@@ -43,6 +43,10 @@ def batch(
     delay: float = typer.Option(3.0, "--delay", help="Seconds between arXiv requests (at least 3; less only for a local endpoint)."),
     retries: int = typer.Option(3, "--retries", min=0, max=10, help="Retries of a failed arXiv request, with backoff."),
     base_url: Optional[str] = typer.Option(None, "--base-url", help="Another arXiv-compatible API endpoint.", show_default=False),
+    engine: str = typer.Option("in-process", "--engine", help="in-process, or ray: score --input files on a Ray cluster (docs/SCALE.md)."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Join the Ray cluster there (default: start a local Ray).", metavar="ADDR", show_default=False),
+    partition_size: int = typer.Option(1000, "--partition-size", min=1, max=100000, help="Records per Ray partition (the unit a rerun skips)."),
+    verbose: bool = typer.Option(False, "--verbose", help="Show Ray's own console output."),
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """Score many papers from arXiv (network) or from files, resumably, and summarise the tiers."""
@@ -52,6 +56,8 @@ def batch(
     from triage.policy import TierPolicy
 
     opts = options(ctx)
+    if engine not in ("in-process", "ray"):
+        raise InputError(f"--engine must be in-process or ray, not {engine!r}")
     if policy is not None and not policy.is_file():
         raise InputError("no such file", source=str(policy))
     settings = ArxivSettings(
@@ -60,9 +66,22 @@ def batch(
     reporter = opts.reporter()
     if not sys.stdout.isatty():
         reporter.show_bars = False  # output piped or redirected: a log, not a live terminal
+    if engine == "ray":
+        from triage.ray_engine import EmbedderSpec, run_ray_batch
+
+        if query or category or since or until or resume is not None:
+            raise InputError("--engine ray scores --input files; run API queries and --resume in-process")
+        workspace = opts.workspace()
+        report = run_ray_batch(
+            workspace, embedder=opts.embedder(), embedder_spec=EmbedderSpec(opts.model, opts.device, opts.backend, str(workspace.onnx_dir)),
+            inputs=inputs or [], out=out, policy=TierPolicy.load(policy) if policy else None, reporter=reporter,
+            address=ray_address, verbose=verbose, partition_size=partition_size,
+        )
+        _show_batch(report, fmt)
+        return
     report = run_batch(
         opts.workspace(), embedder=opts.embedder(), query=query, categories=category, since=since, until=until,
-        inputs=inputs, max_results=max_results, out=out, resume=resume, policy=TierPolicy.load(policy) if policy else None,
+        inputs=inputs, max_results=max_results, out=Path(out) if out else None, resume=resume, policy=TierPolicy.load(policy) if policy else None,
         settings=settings, reporter=reporter, batch_size=batch_size,
     )
     _show_batch(report, fmt)
@@ -87,8 +106,9 @@ def _show_batch(report, fmt: OutputFormat) -> None:
         render(tiers, fmt, columns=["tier", "papers"])
         return
     state = "resumed and finished" if report.resumed and report.papers_this_run and report.status == "done" else report.status
+    run = "Ray run" if report.engine == "ray" else f"Job {report.job_id}"
     typer.echo(
-        f"Job {report.job_id} {state}: {report.scored} papers scored from {report.records} records "
+        f"{run} {state}: {report.scored} papers scored from {report.records} records "
         f"({report.skipped_count} skipped) of {report.source}."
     )
     typer.echo(
