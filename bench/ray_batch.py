@@ -13,7 +13,6 @@ measured with bench/gpu.sh.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import shlex

@@ -23,7 +23,7 @@ import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence, cast
 
 import numpy as np
 
@@ -39,8 +39,21 @@ from triage.errors import UsageError
 from triage.policy import POLICY_FILE, TierPolicy
 from triage.progress import Reporter
 from triage.ray_shards import (
-    FLOATS, PAPERS, SCORES, SPEC_FILE, MANIFEST_FILE, VECTORS, ShardFolder, done_keys, entry_name, import_shards,
-    is_folder_target, papers_from_table, papers_table, shard_name, vectors_table,
+    FLOATS,
+    MANIFEST_FILE,
+    PAPERS,
+    SCORES,
+    SPEC_FILE,
+    VECTORS,
+    ShardFolder,
+    done_keys,
+    entry_name,
+    import_shards,
+    is_folder_target,
+    papers_from_table,
+    papers_table,
+    shard_name,
+    vectors_table,
 )
 from triage.workspace import Workspace
 
@@ -145,6 +158,7 @@ def _partitions(paths: Sequence[Path], size: int) -> Iterator[Partition]:
     for number, path in enumerate(paths):
         source = str(path)
         kind = "lines" if path.name.lower().endswith(JSONL_SUFFIXES) else "papers"
+        records: Iterator[Any]
         if kind == "lines":
             records = iter_lines(path)
         else:
@@ -156,7 +170,7 @@ def _partitions(paths: Sequence[Path], size: int) -> Iterator[Partition]:
                 part.items.append(record)
                 part.numbers.append(record[0])
             else:
-                n, paper, pending = record
+                n, paper, pending = cast(tuple[int, Paper, list[ReadIssue]], record)
                 part.items.append(paper)
                 part.numbers.append(n)
                 part.issues.extend(pending)
@@ -221,7 +235,7 @@ class _Collected:
     covered: int = 0
 
 
-def _embed_stage(ray, folder: ShardFolder, partitions: Iterator[Partition], spec: EmbedderSpec, model_id: str, reporter: Reporter, stats: dict) -> None:
+def _embed_stage(ray, folder: ShardFolder, partitions: Iterator[Partition] | None, spec: EmbedderSpec, model_id: str, reporter: Reporter, stats: dict) -> None:
     resources = ray.cluster_resources()
     gpus = int(resources.get("GPU", 0))
     if gpus:
@@ -250,7 +264,7 @@ def _embed_stage(ray, folder: ShardFolder, partitions: Iterator[Partition], spec
             if retry:
                 submit(idle.pop(), *retry.popleft())
                 continue
-            part = next(partitions, None)
+            part = next(partitions, None) if partitions is not None else None
             if part is None:
                 partitions = None
                 break
@@ -320,7 +334,7 @@ def _score_stage(ray, folder: ShardFolder, keys: list[str], probe, policy: TierP
     task = ray.remote(num_cpus=1, max_retries=2)(score_vectors)
     reporter.start("finding prior work", len(pending))
     limit = max(1, int(ray.cluster_resources().get("CPU", 1))) * 2  # bounded: each task's vectors travel with it
-    queue, flight = deque(pending), {}
+    queue, flight = deque(pending), dict[Any, Any]()
     while queue or flight:
         while queue and len(flight) < limit:
             key = queue.popleft()
@@ -404,7 +418,7 @@ def run_ray_batch(
     `embedder` is the driver's (its model id, and the vectors of any workspace paper not yet cached);
     `embedder_spec` is how each actor builds its own. Rerunning after a crash or kill skips finished partitions.
     """
-    from triage.batch import TOP_N, BatchReport, _estimate_records, _ranked
+    from triage.batch import TOP_N, BatchReport, _check_inputs, _estimate_records, _ranked
     from triage.library import open_store
     from triage.probe_registry import current_probe, load_version
     from triage.scores_file import scores_format, write_scores
@@ -418,9 +432,7 @@ def run_ray_batch(
     out = None if out is None else str(out)
     if out is not None and not is_folder_target(out):
         scores_format(Path(out))
-    paths = [Path(path) for path in inputs]
-    for path in paths:
-        read_cases(path).close()  # the file exists and has a supported extension; reads nothing
+    paths = _check_inputs(inputs)
     spec_of = embedder_spec or _default_spec(embedder, workspace)
     policy = policy or TierPolicy.load(workspace.home / POLICY_FILE)
     spec = {
@@ -438,7 +450,7 @@ def run_ray_batch(
         resumed = bool(done_keys(folder, "embedded"))
         if folder.remove_temporaries():
             reporter.note("removed temporary shards left by an interrupted run")
-        stats = {"embedded": 0, "papers": 0, "actors": ""}
+        stats: dict[str, Any] = {"embedded": 0, "papers": 0, "actors": ""}
         done_records = sum((folder.read_json(entry_name("embedded", key)) or {}).get("records", 0) for key in done_keys(folder, "embedded"))
         reporter.start("scoring papers", max(0, sum(_estimate_records(path) for path in paths) - done_records) or None)
         _embed_stage(ray, folder, _partitions(paths, partition_size), spec_of, embedder.model_id, reporter, stats)
@@ -460,7 +472,7 @@ def run_ray_batch(
         tiers.update(row["tier"] for row in chunk)
         for axis, best in tops.items():
             tops[axis] = heapq.nlargest(TOP_N, best + chunk, key=lambda row: -1.0 if row[axis] is None else row[axis])
-    written = write_scores(_iter_rows(folder, keys), Path(out)) if working else scored
+    written = write_scores(_iter_rows(folder, keys), Path(out)) if working and out is not None else scored
     with open_store(workspace) as store:
         import_shards(store, folder)
     if working:
