@@ -9,7 +9,7 @@ from typing import List, Optional
 import typer
 
 from triage.cli import FORMAT_OPTION, app, options
-from triage.cli.output import OutputFormat, render
+from triage.cli.output import OutputFormat, render, say
 
 LISTED_ISSUES = 20
 
@@ -87,11 +87,11 @@ def _show_batch(report, fmt: OutputFormat) -> None:
         render(tiers, fmt, columns=["tier", "papers"])
         return
     state = "resumed and finished" if report.resumed and report.papers_this_run and report.status == "done" else report.status
-    typer.echo(
+    say(
         f"Job {report.job_id} {state}: {report.scored} papers scored from {report.records} records "
         f"({report.skipped_count} skipped) of {report.source}."
     )
-    typer.echo(
+    say(
         f"This run: {report.papers_this_run} papers in {report.seconds:.1f} s ({report.docs_per_second:.1f} docs/s), "
         f"{report.new_embeddings} new embeddings, {report.cached_embeddings} from the cache; probe {report.probe_version}."
     )
@@ -104,7 +104,7 @@ def _show_batch(report, fmt: OutputFormat) -> None:
         more = report.issue_count - len(listed)
         render(listed, fmt, title="Skipped records and warnings" + (f" (first {len(listed)}; {more} more in --format json)" if more > 0 else ""))
     if report.out:
-        typer.echo(f"Wrote {report.written} rows to {report.out}.")
+        say(f"Wrote {report.written} rows to {report.out}.")
 
 
 @app.command(
