@@ -116,14 +116,15 @@ def _show_batch(report, fmt: OutputFormat) -> None:
     )
 )
 def report(
+    ctx: typer.Context,
     scores_file: Path = typer.Argument(..., help="A scores file written by `triage batch --out` (.parquet, .csv, .jsonl).", show_default=False),
-    html: Path = typer.Option(..., "--html", help="Where to write the HTML digest.", show_default=False),
+    html: Path = typer.Option(..., "--html", help="Where to write the HTML digest (.html; outside the workspace; an existing file only if it is a digest).", show_default=False),
     title: Optional[str] = typer.Option(None, "--title", help="The page title.", show_default=False),
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """Write an HTML digest of a scores file: tier counts, score plot, sub-areas and flagged papers."""
     from triage.report import write_report
 
-    summary = write_report(scores_file, html, title=title)
+    summary = write_report(scores_file, html, title=title, workspace_home=options(ctx).workspace().home)
     row = {"html": summary.path, "papers": summary.papers, **{tier: n for tier, n in summary.tiers.items()}}
     render([row], fmt, title="Report", payload=row)
