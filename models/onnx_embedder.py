@@ -13,6 +13,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from models.embedders import no_stray_torch_cache
 from models.errors import ModelError
 
 # Bump when the exported graph or the card changes meaning, so every cached export is rebuilt.
@@ -202,7 +203,8 @@ class OnnxEmbedder:
             fp32 = OnnxEmbedder(self.model_path, self._base_id, self.cache_dir, threads=self.threads)._model_bytes()
             data, details = quantize_int8(fp32, self.spec, self.cache_dir)
         else:
-            data, details = export_onnx(self.spec, self.cache_dir)
+            with no_stray_torch_cache():
+                data, details = export_onnx(self.spec, self.cache_dir)
         card = {
             "format": EXPORT_FORMAT,
             "model_id": self.model_id,
