@@ -15,6 +15,7 @@ from textual.worker import get_current_worker
 from triage.errors import DOMAIN_ERRORS, UsageError
 from triage.review import DEFAULT_SESSION, ReviewSession, default_reviewer
 from triage.review_records import Checklist, ItemScore, QueueItem
+from triage.safe_text import terminal_text
 from triage.workspace import Workspace
 from tui.keys import APP_KEYS, bindings
 from tui.messages import (
@@ -96,7 +97,7 @@ class ReviewApp(App[None]):
             self._score()
 
     def _update_subtitle(self) -> None:
-        self.sub_title = f"{self.review.name} · {self.reviewer} · probe {self.probe_version[:8] if self.probe_version else '–'}"
+        self.sub_title = f"{terminal_text(self.review.name)} · {terminal_text(self.reviewer)} · probe {self.probe_version[:8] if self.probe_version else '–'}"
 
     # --- workers: reading -------------------------------------------------------------------------------------------
 
@@ -291,7 +292,7 @@ class ReviewApp(App[None]):
         if entry is not None and len(self.screen_stack) == 1:
             self.open_decision(entry, message.draft, error=message.reason)
         else:
-            self.notify(f"decision not saved: {message.reason}", severity="error")
+            self.notify(terminal_text(f"decision not saved: {message.reason}"), severity="error", markup=False)
 
     def on_undone(self, message: Undone) -> None:
         self._pending_writes -= 1
@@ -311,7 +312,7 @@ class ReviewApp(App[None]):
             self.model_busy = False
             self.main.set_scoring(False)
         self.main.status.idle(f"{message.task} failed: {message.error}")
-        self.notify(f"{message.task} failed: {message.error}", severity="error", timeout=10)
+        self.notify(terminal_text(f"{message.task} failed: {message.error}"), severity="error", timeout=10, markup=False)
 
     # --- app actions ------------------------------------------------------------------------------------------------
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, RadioButton, RadioSet, Static
 
 from triage.review_records import RATIONALE_OPTIONAL, STATES, Checklist
+from triage.safe_text import terminal_text
 from tui.colours import short_state
 from tui.messages import DecisionDraft
 from tui.widgets.inputs import SteadyInput
@@ -35,7 +37,7 @@ class DecisionScreen(ModalScreen[tuple[str, DecisionDraft]]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog") as dialog:
-            dialog.border_title = f"decide · {self.item_title}"
+            dialog.border_title = Content(f"decide · {terminal_text(self.item_title)}")
             dialog.border_subtitle = "ctrl+s save · esc keep as draft"
             with RadioSet(id="state", compact=True):
                 for state in STATES:

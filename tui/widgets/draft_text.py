@@ -9,6 +9,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from models.probes import CAPABILITIES, SAFETY
+from triage.safe_text import terminal_text
 
 # A line break inside a paragraph; a Markdown heading or list line keeps its own line.
 _SINGLE_NEWLINE = re.compile(r"(?<!\n)\n(?![\n#*\-+>]|\d+\.)")
@@ -67,7 +68,7 @@ class DraftText(VerticalScroll):
             if not piece.strip() and not segment.axes:
                 continue
             kind = "-both" if len(segment.axes) > 1 else (f"-{next(iter(segment.axes))}" if segment.axes else "")
-            widget = Static(reflow(piece.strip("\n")), markup=False, classes=kind)
+            widget = Static(terminal_text(reflow(piece.strip("\n")), one_line=False), markup=False, classes=kind)
             widgets.append(widget)
             for i, (s, e, _) in enumerate(ordered):
                 if s <= segment.start and segment.end <= e:

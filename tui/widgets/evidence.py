@@ -10,6 +10,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from triage.review_records import PENDING, QueueItem
+from triage.safe_text import terminal_text
 from tui.colours import STATE_COLOUR, TIER_COLOUR, short_state
 from tui.widgets.score_bar import ScoreBar
 
@@ -66,7 +67,7 @@ class Evidence(Vertical):
             # One line per paper: the option list wraps long prompts, which would hide all but two papers.
             width = max(20, (prior.size.width or 38) - 6)
             prior.add_options(
-                Option(Text.assemble((f"{p.similarity:.2f} ", "bold"), _clip(p.title + (f" ({p.year})" if p.year else ""), width)), id=str(i))
+                Option(Text.assemble((f"{p.similarity:.2f} ", "bold"), _clip(terminal_text(p.title) + (f" ({p.year})" if p.year else ""), width)), id=str(i))
                 for i, p in enumerate(entry.score.prior)
             )
             if entry.score.prior:
@@ -83,5 +84,5 @@ class Evidence(Vertical):
         if entry.decision is not None and entry.decision.probe_version:
             parts.append((f" (probe {entry.decision.probe_version[:8]})", "$text-muted"))
         for name, state in entry.others.items():
-            parts += [" · ", (f"{name} ", "bold"), (short_state(state or PENDING), _var(STATE_COLOUR.get(state, "muted")))]
+            parts += [" · ", (f"{terminal_text(name)} ", "bold"), (short_state(state or PENDING), _var(STATE_COLOUR.get(state, "muted")))]
         return Content.assemble(*parts)

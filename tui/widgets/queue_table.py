@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from triage.review_records import QueueItem
+from triage.safe_text import terminal_text
 from tui.colours import STATE_COLOUR, TIER_COLOUR, palette, short_state
 
 FIXED = (("State", 10), ("Tier", 8), ("S", 4), ("C", 4))
@@ -68,7 +69,7 @@ class QueueTable(DataTable):
             capabilities = Text(f"{s.capabilities:.2f}", style=colours["error"])
         return [
             Text(state, style=colours[STATE_COLOUR.get(entry.state, "muted")]),
-            tier, safety, capabilities, Text(entry.title, no_wrap=True, overflow="ellipsis"),
+            tier, safety, capabilities, Text(terminal_text(entry.title), no_wrap=True, overflow="ellipsis"),
         ]
 
     @property
