@@ -507,3 +507,74 @@ def test_the_torch_backend_leaves_no_torchinductor_folder(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert list(temp.iterdir()) == []
+
+
+# --- the review app ----------------------------------------------------------------------------------------------
+
+
+def _screen_text(app) -> str:
+    """Every character the app would paint on the terminal for its current screen."""
+    update = app.screen._compositor.render_full_update()
+    return "".join(segment.text for strip in update.strips for segment in strip)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_the_review_app_shows_hostile_titles_as_text(workspace, tmp_path, monkeypatch, anyio_backend):
+    import tests.review_helpers as helpers
+    from triage.review_records import PriorDetail
+    from tui.app import build_app
+    from tui.screens.prior import PriorWorkScreen
+
+    evil = HOSTILE[0]["title"]
+    monkeypatch.setattr(helpers, "PRIOR", [PriorDetail("2309.08600", evil, 0.78, 2023, "https://x.example/\x1b[2J", "line one\x1b]0;t\x07\nline two \u202e")])
+    review = helpers.seed_snapshot_session(workspace, name="s\x1b[2J")
+    draft = tmp_path / "evil.md"
+    draft.write_text(f"# {evil}\n\nWe study [bold]sparse autoencoders[/] \x1b[31m and features.\n")
+    review.add_drafts([draft])
+    item = next(e for e in review.queue("alice") if e.score is not None and e.state == "pending")
+    review.decide(item.id, reviewer="mallory\x1b]0;x\x07", state="hold", rationale="r", shown=item.score)
+    app = build_app(workspace, None, review.name, "alice", [], cursor_blink=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await helpers.settle(pilot)
+        screens = [_screen_text(app)]
+        for entry in range(len(app.main.visible)):
+            app.main.table.move_cursor(row=entry)
+            await helpers.settle(pilot)
+            screens.append(_screen_text(app))
+        app.main.table.move_cursor(row=next(i for i, e in enumerate(app.main.visible) if e.score is not None))
+        await helpers.settle(pilot)
+        await pilot.press("tab", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, PriorWorkScreen)
+        screens.append(_screen_text(app))
+    painted = "".join(screens)
+    for bad in (ESC, BEL, "\u202e"):
+        assert bad not in painted
+    assert "Sparse [/] autoencoders" in painted and "\\x1b" in painted
+
+
+@pytest.mark.slow
+def test_score_of_the_bundled_examples_fits_80_columns(capsys, monkeypatch, seeded_real_home, real_embedder, tmp_path):
+    import shutil
+
+    from triage.cli import Options
+
+    home = tmp_path / "ws"
+    shutil.copytree(seeded_real_home.home, home)
+    monkeypatch.setattr(Options, "embedder", lambda self: real_embedder)
+    monkeypatch.setenv("COLUMNS", "80")
+    examples = sorted((ROOT / "triage" / "data" / "examples").glob("*.md"))
+    scored = run_cli(capsys, "--home", home, "score", *examples, "--format", "json")
+    assert scored.code == 0, scored.err
+    table = run_cli(capsys, "--home", home, "score", *examples)  # stdout is not a terminal here, as in a pipe
+    assert table.code == 0, table.err
+    lines = table.out.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    rows = [line for line in lines if "±" in line]
+    assert len(rows) == len(examples)  # one line per draft: no tier or score wrapped onto a second line
+    for line, result in zip(rows, scored.json()):
+        words = line.split()
+        assert result["tier"] in words
+        assert f"{result['safety']:.2f}±{result['safety_std']:.2f}" in words
+        assert f"{result['capabilities']:.2f}±{result['capabilities_std']:.2f}" in words

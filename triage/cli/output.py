@@ -15,9 +15,10 @@ from typing import Any, Sequence
 from triage.csv_safe import csv_cell
 from triage.safe_text import terminal_json, terminal_text
 
-# Columns cut to one line with an ellipsis when the table is too wide; every other column with a space in its
-# values wraps, and columns without one (ids, tiers, scores) keep their whole width and never wrap.
+# Columns cut to one line with an ellipsis when the table is too wide, and lists of words that wrap. Any other
+# column with a space in its values wraps too; the rest (ids, tiers, scores) keep their whole width, never wrapping.
 ELLIPSIS_COLUMNS = ("title",)
+WRAP_COLUMNS = ("areas", "reasons", "issue")
 MIN_TEXT_WIDTH = 8
 
 
@@ -47,7 +48,7 @@ def _csv_cell(value: Any) -> Any:
 
 def _is_word(column: str, cells: list[list[str]], i: int) -> bool:
     """A column whose values hold no space (an id, a tier, a score) is read whole: it must never wrap."""
-    return column not in ELLIPSIS_COLUMNS and not any(" " in row[i] for row in cells)
+    return column not in ELLIPSIS_COLUMNS + WRAP_COLUMNS and not any(" " in row[i] for row in cells)
 
 
 def _column_widths(columns: Sequence[str], cells: list[list[str]], total: int) -> list[int]:
