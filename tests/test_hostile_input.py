@@ -578,3 +578,8 @@ def test_score_of_the_bundled_examples_fits_80_columns(capsys, monkeypatch, seed
         assert result["tier"] in words
         assert f"{result['safety']:.2f}±{result['safety_std']:.2f}" in words
         assert f"{result['capabilities']:.2f}±{result['capabilities_std']:.2f}" in words
+
+
+def test_a_review_option_value_that_names_a_subcommand_is_still_a_value(capsys):
+    result = run_cli(capsys, "review", "-s", "export", "nodraft.md")
+    assert result.code == 2 and "nodraft.md: no such file" in result.err, result.err

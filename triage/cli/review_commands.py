@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import List, Optional
 
-import click
 import typer
+from typer import _click as click  # typer 0.27 bundles its own click; the click package's classes are not its
 from typer.core import TyperGroup
 
 from triage.cli import FORMAT_OPTION, app, options
@@ -17,7 +17,7 @@ class _DraftsOrCommand(TyperGroup):
     """`triage review a.md b.pdf` and `triage review stats`: a first word that names no subcommand is a draft path."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        takes_value = {name for p in self.params if isinstance(p, click.Option) and not p.is_flag for name in p.opts}
+        takes_value = {name for p in self.params if p.param_type_name == "option" and not p.is_flag for name in p.opts}
         first, skip = None, False
         for token in args:
             if skip:
