@@ -78,6 +78,11 @@ def test_usage_errors_are_a_usage_line_and_a_hint_with_exit_2(args, says):
     assert lines[-1].startswith("Try 'triage") and done.stdout == ""
 
 
+def test_a_group_without_a_command_prints_its_help():
+    done = _triage("corpus")
+    assert "Usage: triage corpus" in done.stdout and done.stderr == "" and done.returncode == 2
+
+
 def test_a_usage_error_quoting_an_escape_prints_it_as_text():
     done = _triage("similar", "--b\x1b]0;pwned\x07ogus")
     assert done.returncode == 2 and ESC not in done.stderr and BEL not in done.stderr

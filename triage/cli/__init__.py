@@ -114,8 +114,14 @@ def build_command():
 
 def _usage_error(exc) -> int:
     """A usage mistake as the usage line, one line saying what is wrong, and where help is; exit 2, no traceback."""
+    from typer._click.exceptions import NoArgsIsHelpError
+
     from triage.safe_text import terminal_text
 
+    if isinstance(exc, NoArgsIsHelpError):  # `triage` or `triage corpus` alone: the help is what was asked for
+        if exc.format_message().strip():  # typer's rich help has printed itself already
+            exc.show()
+        return exc.exit_code
     ctx = exc.ctx
     if ctx is not None:
         print(terminal_text(ctx.get_usage()), file=sys.stderr)
