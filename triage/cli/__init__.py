@@ -78,6 +78,7 @@ from triage.cli import batch_commands, corpus_commands, labels_commands, models_
 
 # The global options, also accepted after the command (`triage batch ... --quiet`), as users of git, docker
 # and pip expect. Each becomes a hidden option of every command that, when given, overrides the value before it.
+INTERRUPTED = 130  # the exit code of a command stopped by Ctrl-C, as shells report SIGINT
 GLOBAL_OPTIONS = {"home": ("--home",), "model": ("--model",), "device": ("--device",), "backend": ("--backend",), "quiet": ("--quiet", "-q")}
 
 
@@ -169,8 +170,6 @@ def main(argv: list[str] | None = None) -> int:
         print("triage: interrupted", file=sys.stderr)
     return code if isinstance(code, int) else 0
 
-
-INTERRUPTED = 130
 
 
 def run() -> None:
