@@ -449,7 +449,7 @@ def test_a_multiline_field_over_the_csv_limit_costs_one_record_and_notes_are_cap
     result = run_cli(capsys, "--model", "fake", "corpus", "import", path, "--no-index", "--format", "json")
     assert result.code == 0, result.err
     notes = result.err.strip().splitlines()
-    assert len(notes) == 21 and notes[-1].startswith("note: 41 more records skipped")
+    assert len(notes) == 21 and notes[-1].startswith(f"note: 41 more records skipped in {path};")
     assert result.json()["inserted"] == 2 and result.json()["skipped"] == 61
     assert "the record spans lines 3-4003" in notes[0]
 

@@ -50,4 +50,6 @@ def note_issues(reporter: Reporter, issues) -> None:
         shown += 1
     more = len(issues) - shown
     if more > 0:
-        reporter.note(f"{more} more records skipped; --format json lists the first {min(len(issues), getattr(issues, 'keep', len(issues)))}")
+        sources = ", ".join(sorted({issue.source for issue in issues}))  # every note names its file, this one too
+        listed = min(len(issues), getattr(issues, "keep", len(issues)))
+        reporter.note(f"{more} more records skipped in {sources}; --format json lists the first {listed}")
