@@ -297,6 +297,7 @@ SQL_INTERPOLATIONS = {
     "column": "one of the literals 'document_id' / 'paper_id' in reviews.add_item",
     "by": "checked against jobs.RANKABLE before use",
     "int(BUSY_TIMEOUT_SECONDS * 1000)": "a constant",
+    "APPLICATION_ID": "a constant (PRAGMA application_id takes no bound value)",
     "version": "a migration number (int)",
     "states": "a literal list of review states in a migration's CHECK constraint",
     "action": "one of the literals ('UPDATE', 'DELETE')",
