@@ -22,6 +22,11 @@ from corpus.migrations import migrate
 from corpus.records import Document, LabelledText, Paper, Passage, content_hash, normalise_doi, normalise_title
 
 BUSY_TIMEOUT_SECONDS = 30.0
+# PRAGMA application_id of a workspace database ("PTRG"): a file with another id is someone else's database.
+APPLICATION_ID = 0x50545247
+# Tables every workspace database has had since schema version 1; one stamped 0 and holding them is ours, from
+# before the id was set.
+_OWN_TABLES = {"meta", "papers", "documents", "passages", "embeddings"}
 
 _PAPER_COLUMNS = (
     "id, uid, source, arxiv_id, doi, title, abstract, authors, categories, published, updated, url, "
@@ -118,6 +123,7 @@ class Store:
         self._depth = 0
         try:
             self._db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+            self._claim()  # before anything writes: not even the journal mode of another program's database changes
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.execute("PRAGMA foreign_keys = ON")
@@ -125,6 +131,23 @@ class Store:
         except sqlite3.DatabaseError as exc:
             self._db.close()
             raise CorpusError(f"{self.path} is not a usable workspace database: {exc}") from exc
+
+    def _claim(self) -> None:
+        """Stamp a new (or pre-id) workspace database with APPLICATION_ID; refuse any other SQLite file unchanged."""
+        app_id = self._db.execute("PRAGMA application_id").fetchone()[0]
+        if app_id == APPLICATION_ID:
+            return
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        fresh = version == 0 and not tables
+        ours_before_ids = version > 0 and _OWN_TABLES <= tables
+        if app_id != 0 or not (fresh or ours_before_ids):
+            self._db.close()
+            raise CorpusError(
+                f"{self.path} is not a triage workspace database (another program's SQLite file"
+                f"{f', application id {app_id:#x}' if app_id else ''}); it was left unchanged"
+            )
+        self._db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
     def close(self) -> None:
         self._db.close()

@@ -11,6 +11,7 @@ import importlib.util
 import os
 import re
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
@@ -144,8 +145,9 @@ class SentenceTransformerEmbedder:
         # Weight-loading progress bars would interleave with the tool's own output.
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         # Imported here because it costs ~12 s; commands that need no model must stay instant.
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
+        with no_stray_torch_cache():
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
         hf_logging.set_verbosity_error()
@@ -228,6 +230,30 @@ def register_embedder(name: str, factory: EmbedderFactory) -> None:
 
 def unregister_embedder(name: str) -> None:
     _REGISTRY.pop(name, None)
+
+
+@contextmanager
+def no_stray_torch_cache():
+    """Import torch's model stack without leaving an empty `torchinductor_<user>` folder in the temporary folder.
+
+    torch._dynamo creates its compile cache folder when imported (sentence-transformers imports it); this tool
+    never compiles, so a folder that the import made and left empty is removed. A folder the user chose with
+    TORCHINDUCTOR_CACHE_DIR, or one that was already there, is left alone.
+    """
+    import tempfile
+
+    chosen = "TORCHINDUCTOR_CACHE_DIR" in os.environ
+    temp = Path(tempfile.gettempdir())
+    before = {p.name for p in temp.glob("torchinductor_*")}
+    try:
+        yield
+    finally:
+        if not chosen:
+            for folder in temp.glob("torchinductor_*"):
+                if folder.name not in before and folder.is_dir() and not any(folder.iterdir()):
+                    folder.rmdir()
+                    if os.environ.get("TORCHINDUCTOR_CACHE_DIR") == str(folder):
+                        del os.environ["TORCHINDUCTOR_CACHE_DIR"]
 
 
 def make_embedder(model: str = DEFAULT_MODEL, device: str = "auto", backend: str = "auto", cache_dir: Path | None = None) -> Embedder:

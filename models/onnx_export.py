@@ -134,7 +134,10 @@ class ExportCache:
             fp32 = ExportCache(self.spec, self.model_path, self.model_id, self.cache_dir).model_bytes()
             data, details = quantize_int8(fp32, self.spec, self.cache_dir)
         else:
-            data, details = export_onnx(self.spec, self.cache_dir)
+            from models.embedders import no_stray_torch_cache  # here, not at the top: embedders imports this module's users
+
+            with no_stray_torch_cache():
+                data, details = export_onnx(self.spec, self.cache_dir)
         card = {
             "format": EXPORT_FORMAT,
             "model_id": self.cached_id,

@@ -118,12 +118,23 @@ def test_kappa_on_worked_examples():
     assert fleiss_kappa(rows) == pytest.approx(0.2)
 
 
-def test_export_refuses_paths_that_climb_out(review, tmp_path):
-    for bad in ("../decisions.csv", "exports/../../d.csv", "decisions.txt"):
-        with pytest.raises(UsageError):
+def test_export_follows_the_one_output_rule(review, workspace, tmp_path):
+    # The rule of triage.output_files: the path is the user's (`..` and absolute paths alike), links are written
+    # through, and a wrong suffix, a folder, a non-regular file or anything in the workspace is refused.
+    (tmp_path / "sub").mkdir()
+    for bad, why in (("decisions.txt", "must end in"), ("sub.csv", "folder"), (workspace.home / "triage.db.csv", "inside the workspace")):
+        if why == "folder":
+            (tmp_path / bad).mkdir()
+        with pytest.raises(UsageError, match=why):
             review.export(bad, base=tmp_path)
-    report = review.export("exports/d.jsonl", base=tmp_path)
-    assert report.path == (tmp_path / "exports" / "d.jsonl").resolve() and report.rows == 0
+    climbed = review.export("sub/../up.jsonl", base=tmp_path)
+    assert climbed.path == tmp_path / "up.jsonl" and climbed.path.is_file()
+    target = tmp_path / "real.csv"
+    target.write_text("old\n")
+    (tmp_path / "link.csv").symlink_to(target)
+    report = review.export("link.csv", base=tmp_path)
+    assert (tmp_path / "link.csv").is_symlink() and report.path == target
+    assert target.read_text().startswith("decision_id,")
 
 
 def test_stats_and_export_from_the_cli(capsys, workspace, review, tmp_path):
@@ -149,8 +160,8 @@ def test_stats_and_export_from_the_cli(capsys, workspace, review, tmp_path):
     assert [r["state"] for r in rows] == votes["alice"] + votes["bob"]
     assert {"probe_version", "safety", "capability_uplift", "rationale", "content_hash"} <= set(rows[0])
 
-    refused = run_cli(capsys, "review", "export", "-s", "q3", "--out", "../up.csv")
-    assert refused.code == 2 and "'..'" in refused.err and len(refused.err.strip().splitlines()) == 1
+    refused = run_cli(capsys, "review", "export", "-s", "q3", "--out", workspace.home / "decisions.csv")
+    assert refused.code == 2 and "inside the workspace" in refused.err and len(refused.err.strip().splitlines()) == 1
     missing = run_cli(capsys, "review", "stats", "-s", "nope")
     assert missing.code == 2 and "no review session" in missing.err
     typo = run_cli(capsys, "review", "nodraft.md")

@@ -34,7 +34,10 @@ def test_reopening_does_not_migrate_again(tmp_path):
 
 
 def test_a_newer_schema_is_refused(tmp_path):
+    from corpus.store import APPLICATION_ID
+
     db = sqlite3.connect(tmp_path / "new.db")
+    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")  # a workspace from a newer version of the tool carries the id
     db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 5}")
     db.close()
     with pytest.raises(CorpusError, match="newer than this tool"):

@@ -252,18 +252,33 @@ def test_scores_and_report_exports_write_only_the_named_file(tmp_path):
     assert "<script>alert(1)" not in page and 'href="javascript' not in page  # data is escaped, links only http(s)
 
 
-def test_review_export_refuses_climbing_out_and_writes_one_file(workspace, tmp_path):
-    from triage.errors import UsageError
+def test_review_export_writes_one_file_and_leaves_no_folder_when_it_fails(workspace, tmp_path):
     from triage.review import ReviewSession
 
     session = ReviewSession.open(workspace, "../../etc")  # a hostile session name is only a name
-    for sneaky in ("../decisions.csv", "a/../../decisions.csv", str(tmp_path / "x" / ".." / ".." / "decisions.csv")):
-        with pytest.raises(UsageError, match=r"\.\."):
-            session.export(sneaky, base=tmp_path)
     before = _tree(tmp_path)
     report = session.export("exports/decisions.csv", base=tmp_path)
     assert report.path == tmp_path / "exports" / "decisions.csv"
     assert _tree(tmp_path) - before == {tmp_path / "exports", report.path}
+
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
+def test_a_failed_write_names_the_target_and_leaves_no_file_or_folder(tmp_path, suffix):
+    import errno
+
+    from triage.errors import TriageError
+    from triage.scores_file import write_scores
+
+    def chunks():
+        yield [{"id": "1", "title": "A", "safety": 0.5, "capabilities": 0.5, "differential": 0.0, "tier": "review"}]
+        raise OSError(errno.ENOSPC, "No space left on device")  # the disk fills part-way
+
+    before = _tree(tmp_path)
+    with pytest.raises(TriageError) as failed:
+        write_scores(chunks(), tmp_path / "new" / "deeper" / f"scores{suffix}")
+    assert str(failed.value) == f"{tmp_path / 'new' / 'deeper' / f'scores{suffix}'}: cannot write: No space left on device"
+    assert _tree(tmp_path) == before  # no temporary file, and the folders made for it are gone
 
 
 # --- SQL -------------------------------------------------------------------------------------------------------------
@@ -283,6 +298,7 @@ SQL_INTERPOLATIONS = {
     "column": "one of the literals 'document_id' / 'paper_id' in reviews.add_item",
     "by": "checked against jobs.RANKABLE before use",
     "int(BUSY_TIMEOUT_SECONDS * 1000)": "a constant",
+    "APPLICATION_ID": "a constant (PRAGMA application_id takes no bound value)",
     "version": "a migration number (int)",
     "states": "a literal list of review states in a migration's CHECK constraint",
     "action": "one of the literals ('UPDATE', 'DELETE')",

@@ -29,10 +29,11 @@ from triage.embedding import embed_texts
 from triage.errors import UsageError
 from triage.index import PaperIndex
 from triage.library import open_store, synced_index
+from triage.output_files import output_target
 from triage.policy import POLICY_FILE, TierPolicy
 from triage.probe_registry import current_probe
 from triage.progress import Reporter
-from triage.scores_file import scores_format, write_scores
+from triage.scores_file import SUFFIXES, write_scores
 from triage.workspace import Workspace
 
 # Papers per checkpoint when reading files: a kill loses at most this much work, and memory stays bounded by it.
@@ -420,7 +421,7 @@ def run_batch(
     reporter = reporter or Reporter()
     began = time.monotonic()
     if out is not None:
-        scores_format(Path(out))
+        output_target(out, suffixes=SUFFIXES, workspace_home=workspace.home, inputs=inputs or ())
     if batch_size < 1:
         raise InputError(f"the batch size must be at least 1, got {batch_size}")
     if max_results is not None and max_results < 1:
@@ -446,6 +447,8 @@ def run_batch(
 
     with open_store(workspace) as store:
         job, resumed, probe = _open_job(store, workspace, embedder, reporter, resume=resume, spec=spec)
+        if out is not None and resume is not None:  # the job's own inputs are known only now
+            output_target(out, suffixes=SUFFIXES, inputs=[item["path"] for item in job.spec.get("inputs", [])])
         lock = _job_lock(workspace, job.id)
         try:
             job = jobs.get_job(store, job.id) or job  # another process may have moved it on before the lock was ours

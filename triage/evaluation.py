@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from corpus.readers import ReadIssue
+from corpus.readers import IssueLog
 from corpus.readers.labels import read_labels
 from models.embedders import Embedder
 from models.metrics import binary_report
@@ -41,7 +41,7 @@ class EvalReport:
     source: str
     folds: int
     rows: list[EvalRow] = field(default_factory=list)
-    skipped: list[ReadIssue] = field(default_factory=list)
+    skipped: IssueLog = field(default_factory=IssueLog)  # the first issues kept, all counted
     probe_version: str | None = None
 
 

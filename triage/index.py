@@ -162,10 +162,18 @@ class PaperIndex:
             index = faiss.read_index(str(self.faiss_path))
         except RuntimeError as exc:
             raise IndexProblem(f"index file unreadable ({str(exc).splitlines()[0]})") from exc
-        if index.ntotal != meta.count or index.d != meta.dim:
-            raise IndexProblem("index file disagrees with its metadata")
-        if meta.kind != "flat":
-            faiss.extract_index_ivf(index).nprobe = meta.nprobe
+        # Every field the sidecar claims must hold for the file: a hand-edited kind or count is a stale sidecar,
+        # rebuilt with a note, never a FAISS RuntimeError later.
+        ivf = faiss.try_extract_index_ivf(index)
+        numbers_ok = all(type(getattr(meta, name)) is int for name in ("dim", "nlist", "nprobe", "count", "trained_on", "revision"))
+        if (
+            not numbers_ok or not isinstance(meta.store_id, str) or index.ntotal != meta.count or index.d != meta.dim
+            or meta.kind != ("flat" if ivf is None else "ivf-sq8")
+            or (ivf is not None and not (ivf.nlist == meta.nlist and 1 <= meta.nprobe <= ivf.nlist))
+        ):
+            raise IndexProblem("index metadata does not match the index file (stale or edited)")
+        if ivf is not None:
+            ivf.nprobe = meta.nprobe
         self._index, self.meta = index, meta
         return index
 

@@ -8,7 +8,7 @@ from typing import Iterable, Iterator
 
 from corpus.errors import InputError
 from corpus.limits import DEFAULT_LIMITS, ReadLimits
-from corpus.readers import ReadIssue
+from corpus.readers import IssueLog
 from corpus.readers.arxiv_api import ArxivSettings, fetch_ids, search
 from corpus.readers.files import read_papers
 from corpus.records import Paper
@@ -16,7 +16,7 @@ from corpus.store import UpsertCounts
 from models.embedders import Embedder
 from triage.index import SyncReport
 from triage.library import open_store, synced_index
-from triage.progress import Reporter
+from triage.progress import Reporter, note_issues
 from triage.workspace import Workspace
 
 
@@ -26,7 +26,7 @@ class ImportReport:
 
     sources: list[str]
     counts: UpsertCounts = field(default_factory=UpsertCounts)
-    skipped: list[ReadIssue] = field(default_factory=list)
+    skipped: IssueLog = field(default_factory=IssueLog)  # the first issues kept, all counted: memory stays bounded
     index: SyncReport | None = None
     paper_count: int = 0
 
@@ -46,8 +46,7 @@ def _store_all(workspace: Workspace, report: ImportReport, papers: Iterable[Pape
         if embedder is not None:
             _, report.index = synced_index(workspace, store, embedder, reporter)
         report.paper_count = store.paper_count()
-    for issue in report.skipped:
-        reporter.note(f"skipped {issue}")
+    note_issues(reporter, report.skipped)
     return report
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from corpus.readers import ReadIssue
+from corpus.readers import IssueLog
 from corpus.readers.labels import read_labels
 from corpus.records import LabelledText
 from corpus.store import Store, UpsertCounts
@@ -18,7 +18,7 @@ from triage.embedding import embed_texts
 from triage.label_vectors import SOURCE as BUNDLED_SOURCE
 from triage.label_vectors import BundledVectors, bundled_vectors
 from triage.library import open_store
-from triage.progress import Reporter
+from triage.progress import Reporter, note_issues
 from triage.seed import taxonomy_areas
 from triage.workspace import Workspace
 
@@ -29,7 +29,7 @@ class LabelImportReport:
 
     source: str
     counts: UpsertCounts
-    skipped: list[ReadIssue] = field(default_factory=list)
+    skipped: IssueLog = field(default_factory=IssueLog)
     unknown_areas: dict[str, int] = field(default_factory=dict)
     totals: dict[str, int] = field(default_factory=dict)
 
@@ -37,7 +37,7 @@ class LabelImportReport:
 def import_labels(workspace: Workspace, path: Path, *, reporter: Reporter | None = None) -> LabelImportReport:
     """Add a CSV/JSONL label file to the workspace's label table (one transaction; re-importing updates)."""
     reporter = reporter or Reporter()
-    skipped: list[ReadIssue] = []
+    skipped = IssueLog()
     known = set(taxonomy_areas())
     unknown: dict[str, int] = {}
 
@@ -53,8 +53,7 @@ def import_labels(workspace: Workspace, path: Path, *, reporter: Reporter | None
     with open_store(workspace) as store:
         counts = store.add_labels(checked())
         totals = store.label_counts()
-    for issue in skipped:
-        reporter.note(f"skipped {issue}")
+    note_issues(reporter, skipped)
     if unknown:
         reporter.note(f"areas not in the taxonomy were dropped: {', '.join(sorted(unknown))}")
     return LabelImportReport(source=str(path), counts=counts, skipped=skipped, unknown_areas=unknown, totals=totals)

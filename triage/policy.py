@@ -37,14 +37,24 @@ class TierPolicy:
             raw = json.loads(Path(path).read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError) as exc:
             raise UsageError(f"{path}: policy is not valid JSON ({exc})") from None
-        known = {f.name for f in fields(cls)}
-        unknown = set(raw) - known
+        if not isinstance(raw, dict):
+            raise UsageError(f"{path}: the policy must be a JSON object of field names and numbers, got {type(raw).__name__}")
+        known = {f.name: f for f in fields(cls)}
+        unknown = set(raw) - set(known)
         if unknown:
             raise UsageError(f"{path}: unknown policy keys {sorted(unknown)}; known: {sorted(known)}")
-        try:
-            return cls(**{k: float(v) for k, v in raw.items()})
-        except (TypeError, ValueError) as exc:
-            raise UsageError(f"{path}: policy values must be numbers ({exc})") from None
+        # Every field, present and future, is checked the same way: a finite number within its range. NaN would
+        # silently switch off every comparison it takes part in (the abstentions among them).
+        values = {}
+        for name, value in raw.items():
+            # The range follows the fields' naming: a `..._margin` is a logit difference (50 is already P = 1 - 2e-22);
+            # every other field is a probability, a spread or a similarity.
+            low, high = (0.0, 50.0) if name.endswith("_margin") else (0.0, 1.0)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+                shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "…"
+                raise UsageError(f"{path}: policy field '{name}' must be a number from {low:g} to {high:g}, got {shown}")
+            values[name] = float(value)
+        return cls(**values)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -41,27 +41,39 @@ def _summary(folder: Path, card: dict) -> ProbeSummary:
     )
 
 
+def _probe_folders(workspace: Workspace):
+    """(folder, card) for each probe folder whose card reads, and (folder, error) for each whose card does not."""
+    good, damaged = [], []
+    if workspace.probes_dir.is_dir():
+        for folder in sorted(workspace.probes_dir.iterdir()):
+            if not folder.is_dir() or folder.name.startswith("."):
+                continue
+            try:
+                good.append((folder, read_card(folder)))
+            except ModelError as exc:
+                damaged.append((folder, exc))
+    return good, damaged
+
+
 def list_probes(workspace: Workspace, *, embedder_id: str | None = None) -> list[ProbeSummary]:
-    """Every valid probe set in the workspace, newest first. Folders with a broken card are skipped."""
-    if not workspace.probes_dir.is_dir():
-        return []
-    found = []
-    for folder in workspace.probes_dir.iterdir():
-        if not folder.is_dir() or folder.name.startswith("."):
-            continue
-        try:
-            card = read_card(folder)
-        except ModelError:
-            continue
-        if embedder_id is None or card.get("embedder_id") == embedder_id:
-            found.append(_summary(folder, card))
+    """Every valid probe set in the workspace, newest first. Folders with a broken card are skipped (see damaged_probes)."""
+    good, _ = _probe_folders(workspace)
+    found = [_summary(folder, card) for folder, card in good if embedder_id is None or card.get("embedder_id") == embedder_id]
     return sorted(found, key=lambda s: (s.created_at, s.version), reverse=True)
+
+
+def damaged_probes(workspace: Workspace) -> list[tuple[str, ModelError]]:
+    """The probe folders whose card is missing, unreadable or edited, by folder name (the version), with why."""
+    return [(folder.name, exc) for folder, exc in _probe_folders(workspace)[1]]
 
 
 def load_version(workspace: Workspace, version: str) -> ProbeSet:
     """A probe set by version (a unique prefix is enough)."""
     matches = [s for s in list_probes(workspace) if s.version.startswith(version)]
     if not matches:
+        for name, exc in damaged_probes(workspace):
+            if name.startswith(version):  # say what is wrong with it, not that it is not there
+                raise UsageError(f"probe {name} is damaged and cannot be used: {exc}")
         raise UsageError(f"no probe version {version!r} in {workspace.probes_dir} (see `triage models list`)")
     if len(matches) > 1:
         raise UsageError(f"probe version {version!r} is ambiguous: {', '.join(s.version for s in matches)}")
@@ -95,11 +107,15 @@ def current_probe(workspace: Workspace, store: Store, embedder: Embedder, *, ver
         if probe.embedder_id != embedder.model_id:
             raise UsageError(f"probe {probe.version} was trained on {probe.embedder_id} embeddings, not {embedder.model_id}")
         return probe
+    reporter = reporter or Reporter()
+    for name, exc in damaged_probes(workspace):
+        # A card that no longer reads (edited by hand, say) may have been this model's newest probe: name it.
+        reporter.note(f"skipping damaged probe {name}: {exc}")
     for summary in list_probes(workspace, embedder_id=embedder.model_id):
         try:
             return load_probe(summary.path)
         except ModelError as exc:
             # A damaged newest probe must not silently win or block: say so and fall back to an older one.
-            (reporter or Reporter()).note(f"skipping probe {summary.version}: {exc}")
-    (reporter or Reporter()).note("no probe for this model yet: training one from the workspace's labels")
+            reporter.note(f"skipping probe {summary.version}: {exc}")
+    reporter.note("no usable probe for this model: training one from the workspace's labels")
     return train(workspace, store, embedder, reporter=reporter)

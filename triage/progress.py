@@ -35,3 +35,21 @@ class RecordingReporter(Reporter):
 
     def note(self, message: str) -> None:
         self.notes.append(message)
+
+
+NOTED_ISSUES = 20  # skipped records shown as notes; the rest are counted, and listed by --format json
+
+
+def note_issues(reporter: Reporter, issues) -> None:
+    """The first NOTED_ISSUES skipped records as notes, then one note counting the rest: a screen, not a flood."""
+    shown = 0
+    for issue in issues:
+        if shown == NOTED_ISSUES:
+            break
+        reporter.note(f"skipped {issue}")
+        shown += 1
+    more = len(issues) - shown
+    if more > 0:
+        sources = ", ".join(sorted({issue.source for issue in issues}))  # every note names its file, this one too
+        listed = min(len(issues), getattr(issues, "keep", len(issues)))
+        reporter.note(f"{more} more records skipped in {sources}; --format json lists the first {listed}")

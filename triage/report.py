@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import io
-import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
 
 from corpus.records import parse_arxiv_id
+from triage.errors import UsageError
+from triage.output_files import output_target, replacing
 from triage.policy import PUBLISH, RESTRICT, REVIEW
 from triage.scores_file import read_scores
 from triage.seed import area_side
@@ -41,18 +42,30 @@ class ReportSummary:
     flagged: int
 
 
-def write_report(scores_path: Path, html_path: Path, *, title: str | None = None) -> ReportSummary:
+# Marks a page as this tool's: an existing file is replaced only when it carries this (and so was a digest).
+GENERATOR = "pubtriage triage report"
+_MARKER = f'<meta name="generator" content="{GENERATOR}">'
+
+
+def report_target(scores_path: Path, html_path: Path, *, workspace_home: Path | None = None) -> Path:
+    """Where the digest may go: an .html file that is not the scores file, not in the workspace, and, if it
+    exists, a digest written by this tool (the output rule of triage.output_files, plus that last check)."""
+    target = output_target(html_path, suffixes=(".html",), workspace_home=workspace_home, inputs=[scores_path])
+    if target.exists():
+        with target.open("rb") as handle:
+            head = handle.read(4096)
+        if _MARKER.encode() not in head:
+            raise UsageError(f"{html_path}: exists and is not a digest written by `triage report`; remove it or name another file")
+    return target
+
+
+def write_report(scores_path: Path, html_path: Path, *, title: str | None = None, workspace_home: Path | None = None) -> ReportSummary:
     """Read a scores file (.parquet, .csv, .jsonl) and write the digest as one HTML file with its plot inline."""
+    report_target(scores_path, html_path, workspace_home=workspace_home)
     frame = read_scores(Path(scores_path))
     page = render_html(frame, title=title or f"Publication triage digest: {Path(scores_path).name}")
-    html_path = Path(html_path)
-    html_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = html_path.with_name(f".{html_path.name}.{os.getpid()}.tmp")
-    try:
+    with replacing(Path(html_path)) as tmp:
         tmp.write_text(page, encoding="utf-8")
-        os.replace(tmp, html_path)
-    finally:
-        tmp.unlink(missing_ok=True)
     tiers = _tier_counts(frame)
     return ReportSummary(path=str(html_path), papers=len(frame), tiers=tiers, flagged=tiers.get(RESTRICT, 0) + tiers.get(REVIEW, 0))
 
@@ -179,7 +192,7 @@ def render_html(frame, *, title: str) -> str:
     hazardous = _hazard_flagged(frame)
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="en"><head><meta charset="utf-8">{_MARKER}<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)}</title><style>{_STYLE}</style></head>
 <body>
 <h1>{escape(title)}</h1>

@@ -392,10 +392,10 @@ class ReviewSession:
         """Write the decision log with the scores each decision was made on to a .csv or .jsonl file."""
         from triage.review_export import ExportReport, export_rows, resolve_output, write_rows
 
-        target, fmt = resolve_output(out, base=base)
+        target, fmt = resolve_output(out, base=base, workspace_home=self.workspace.home)
         with self._store() as store:
             rows = export_rows(self.name, reviews.list_items(store, self.session_id), reviews.list_decisions(store, session_id=self.session_id))
-        write_rows(rows, target, fmt)
+        write_rows(rows, target, fmt, shown=out)
         return ExportReport(path=target, rows=len(rows), format=fmt)
 
 

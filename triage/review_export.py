@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from corpus.reviews import DecisionRow, ItemRow
 from corpus.scores import SCORE_FLOATS
-from triage.errors import UsageError
+from triage.csv_safe import csv_cell
+from triage.output_files import output_target, replacing
 from triage.review_records import Checklist, effective_decisions, scores_were_shown
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl"}
@@ -31,18 +30,11 @@ class ExportReport:
     format: str
 
 
-def resolve_output(out: Path | str, *, base: Path | None = None) -> tuple[Path, str]:
-    """The absolute path to write and its format. A path with `..` in it is refused: exports land where they are named."""
-    raw = Path(out)
-    if ".." in raw.parts:
-        raise UsageError(f"{out}: the output path may not contain '..'; name the folder directly")
-    fmt = FORMATS.get(raw.suffix.lower())
-    if fmt is None:
-        raise UsageError(f"{out}: the output must end in .csv or .jsonl")
-    target = (raw if raw.is_absolute() else (base or Path.cwd()) / raw).resolve()
-    if target.is_dir():
-        raise UsageError(f"{out}: is a folder")
-    return target, fmt
+def resolve_output(out: Path | str, *, base: Path | None = None, workspace_home: Path | None = None) -> tuple[Path, str]:
+    """The path to write and its format, under the rule every output file follows (triage.output_files)."""
+    raw = Path(out).expanduser()
+    target = output_target(raw if raw.is_absolute() else (base or Path.cwd()) / raw, suffixes=tuple(FORMATS), workspace_home=workspace_home)
+    return target, FORMATS[raw.suffix.lower()]
 
 
 def export_rows(session: str, items: list[ItemRow], log: list[DecisionRow]) -> list[dict]:
@@ -69,25 +61,22 @@ def export_rows(session: str, items: list[ItemRow], log: list[DecisionRow]) -> l
     return rows
 
 
-def write_rows(rows: list[dict], target: Path, fmt: str) -> None:
-    """Write through a temporary file and rename, so a failure never leaves half an export behind."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=".export-", dir=target.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            if fmt == "csv":
-                writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
-                writer.writeheader()
-                for row in rows:
-                    writer.writerow({
-                        **row, "reasons": ";".join(row["reasons"]), "in_force": int(row["in_force"]),
-                        **{flag: "" if row[flag] is None else int(row[flag]) for flag in ("blind", "scores_shown")},
-                    })
-            else:
-                for row in rows:
-                    slim = {k: v for k, v in row.items() if k not in CHECKLIST_COLUMNS and k not in SCORE_COLUMNS and k != "reasons"}
-                    out.write(json.dumps(slim, ensure_ascii=False, sort_keys=False) + "\n")
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+def write_rows(rows: list[dict], target: Path, fmt: str, *, shown: Path | str | None = None) -> None:
+    """Write through a temporary file and rename, so a failure never leaves half an export behind.
+
+    CSV cells get the formula rule (triage.csv_safe); every other value is written as it is.
+    """
+    with replacing(target, shown) as temp, temp.open("w", encoding="utf-8", newline="") as out:
+        if fmt == "csv":
+            writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+            writer.writeheader()
+            for row in rows:
+                cells = {
+                    **row, "reasons": ";".join(row["reasons"]), "in_force": int(row["in_force"]),
+                    **{flag: "" if row[flag] is None else int(row[flag]) for flag in ("blind", "scores_shown")},
+                }
+                writer.writerow({column: csv_cell(cells.get(column)) for column in COLUMNS})
+        else:
+            for row in rows:
+                slim = {k: v for k, v in row.items() if k not in CHECKLIST_COLUMNS and k not in SCORE_COLUMNS and k != "reasons"}
+                out.write(json.dumps(slim, ensure_ascii=False, sort_keys=False) + "\n")

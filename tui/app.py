@@ -17,6 +17,7 @@ from corpus.reviews import DecisionRow
 from triage.errors import DOMAIN_ERRORS, UsageError
 from triage.review import DEFAULT_SESSION, ReviewSession, default_reviewer
 from triage.review_records import Checklist, ItemScore, QueueItem
+from triage.safe_text import terminal_text
 from triage.workspace import Workspace
 from tui.keys import APP_KEYS, bindings
 from tui.messages import (
@@ -122,7 +123,7 @@ class ReviewApp(App[None]):
 
     def _update_subtitle(self) -> None:
         mode = "blind" if self.blind else "adjudication"
-        self.sub_title = f"{self.review.name} · {self.reviewer} · {mode} · probe {self.probe_version[:8] if self.probe_version else '–'}"
+        self.sub_title = f"{terminal_text(self.review.name)} · {terminal_text(self.reviewer)} · {mode} · probe {self.probe_version[:8] if self.probe_version else '–'}"
 
     # --- workers: reading -------------------------------------------------------------------------------------------
 
@@ -372,7 +373,7 @@ class ReviewApp(App[None]):
         if entry is not None and len(self.screen_stack) == 1:
             self.open_decision(entry, message.draft, error=message.reason)
         else:
-            self.notify(f"decision not saved: {message.reason}", severity="error")
+            self.notify(terminal_text(f"decision not saved: {message.reason}"), severity="error", markup=False)
 
     def on_undone(self, message: Undone) -> None:
         self._pending_writes -= 1
@@ -406,7 +407,7 @@ class ReviewApp(App[None]):
             self.model_busy = False
             self.main.set_scoring(False)
         self.main.status.idle(f"{message.task} failed: {message.error}")
-        self.notify(f"{message.task} failed: {message.error}", severity="error", timeout=10)
+        self.notify(terminal_text(f"{message.task} failed: {message.error}"), severity="error", timeout=10, markup=False)
 
     # --- app actions ------------------------------------------------------------------------------------------------
 

@@ -391,25 +391,48 @@ def map_records(records: Iterable[tuple[int, Mapping[str, Any]]], mapper: Record
 
 
 class _DecodedLines:
-    """Feeds csv.reader decoded lines and remembers which of the current record's lines were unreadable."""
+    """Feeds csv.reader decoded lines and remembers which of the current record's lines were unreadable.
+
+    It also follows the quoting of the current record (the parity of its `"` characters: a doubled quote inside
+    a quoted field changes nothing), so that after a record csv refuses part-way (a field over its 128 KiB limit)
+    the reader can skip the rest of that record instead of reading the inside of a quoted field as rows.
+    """
 
     def __init__(self, lines: Iterable[tuple[int, str | LineProblem]]):
         self._lines = iter(lines)
         self.bad: list[tuple[int, LineProblem]] = []
+        self.number = 0  # the line last handed out
+        self.in_quotes = False  # whether that line ended inside a quoted field
 
     def __iter__(self) -> _DecodedLines:
         return self
 
     def __next__(self) -> str:
         number, line = next(self._lines)
+        self.number = number
         if isinstance(line, LineTooLong):
             self.bad.append((number, line))
             return "\n"  # stands in for the skipped line, so line numbers stay right; the record is then skipped
         if isinstance(line, UnicodeDecodeError):
             self.bad.append((number, line))
             # Decode leniently so csv can still find where the record ends; the record is then skipped.
-            return line.object.decode("utf-8", errors="replace")
+            line = line.object.decode("utf-8", errors="replace")
+        if line.count('"') % 2:
+            self.in_quotes = not self.in_quotes
         return line
+
+    def record_done(self) -> None:
+        self.in_quotes = False
+        self.bad.clear()
+
+    def skip_rest_of_record(self) -> None:
+        """Read past the end of a quoted field csv gave up inside, one line at a time (never held whole)."""
+        while self.in_quotes:
+            try:
+                next(self)
+            except StopIteration:
+                break
+        self.record_done()
 
 
 def read_csv(path: str | Path, on_issue: IssueSink = ignore_issue, *, limits: ReadLimits = DEFAULT_LIMITS) -> Iterator[Paper]:
@@ -431,12 +454,14 @@ def read_csv(path: str | Path, on_issue: IssueSink = ignore_issue, *, limits: Re
         except StopIteration:
             break
         except csv.Error as exc:
-            previous_end = reader.line_num
-            on_issue(ReadIssue(source, start, f"skipped: malformed CSV ({exc})"))
-            lines.bad.clear()
+            lines.skip_rest_of_record()
+            previous_end = lines.number
+            span = f"; the record spans lines {start}-{previous_end}" if previous_end > start else ""
+            on_issue(ReadIssue(source, start, f"skipped: malformed CSV ({exc}){span}"))
             continue
-        previous_end = reader.line_num
-        bad, lines.bad = lines.bad, []
+        previous_end = lines.number
+        bad = list(lines.bad)
+        lines.record_done()
         if header is None:
             if bad:
                 raise InputError(f"header: {_unreadable(bad[0][1])}", source=source, record=bad[0][0])

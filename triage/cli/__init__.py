@@ -83,31 +83,100 @@ from triage.cli import (  # noqa: E402,F401
     similar_command,
 )
 
+# The global options, also accepted after the command (`triage batch ... --quiet`), as users of git, docker
+# and pip expect. Each becomes a hidden option of every command that, when given, overrides the value before it.
+INTERRUPTED = 130  # the exit code of a command stopped by Ctrl-C, as shells report SIGINT
+GLOBAL_OPTIONS = {"home": ("--home",), "model": ("--model",), "device": ("--device",), "backend": ("--backend",), "quiet": ("--quiet", "-q")}
+
+
+def _late_option(field: str, flags: tuple[str, ...]):
+    from typer._click.core import ParameterSource
+    from typer.core import TyperOption
+
+    def apply(ctx, param, value):
+        if ctx.get_parameter_source(param.name) is ParameterSource.COMMANDLINE and isinstance(ctx.obj, Options):
+            setattr(ctx.obj, field, Path(value) if field == "home" else value)
+
+    flag = field == "quiet"
+    # A name of its own, so it never clashes with a parameter of the command; not passed to the function.
+    return TyperOption(
+        param_decls=[f"late_{field}", *flags], is_flag=flag, default=False if flag else None, expose_value=False, hidden=True, callback=apply,
+    )
+
+
+def build_command():
+    """The click command tree of `app`, with the global options added to every command below the root."""
+    import typer.main
+
+    root = typer.main.get_command(app)
+    pending = list(getattr(root, "commands", {}).values())
+    while pending:
+        command = pending.pop()
+        taken = {opt for param in command.params for opt in getattr(param, "opts", [])}
+        command.params.extend(
+            _late_option(field, flags) for field, flags in GLOBAL_OPTIONS.items() if not taken.intersection(flags)
+        )
+        pending.extend(getattr(command, "commands", {}).values())
+    return root
+
+
+def _usage_error(exc) -> int:
+    """A usage mistake as the usage line, one line saying what is wrong, and where help is; exit 2, no traceback."""
+    from typer._click.exceptions import NoArgsIsHelpError
+
+    from triage.safe_text import terminal_text
+
+    if isinstance(exc, NoArgsIsHelpError):  # `triage` or `triage corpus` alone: the help is what was asked for
+        if exc.format_message().strip():  # typer's rich help has printed itself already
+            exc.show()
+        return exc.exit_code
+    ctx = exc.ctx
+    if ctx is not None:
+        print(terminal_text(ctx.get_usage()), file=sys.stderr)
+    print(f"triage: error: {terminal_text(exc.format_message())}", file=sys.stderr)
+    if ctx is not None:
+        print(f"Try '{terminal_text(ctx.command_path)} --help' for help.", file=sys.stderr)
+    return exc.exit_code
+
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: domain errors become one line on stderr and exit code 1 (failure) or 2 (bad input)."""
-    import click
+    """Entry point: domain errors become one line on stderr and exit code 1 (failure) or 2 (bad input).
+
+    Usage mistakes exit 2 with the usage line and a hint; Ctrl-C prints `triage: interrupted` and exits 130 (a
+    batch or import stopped that way resumes or starts cleanly next time). Every message quoting a name the
+    user gave passes `terminal_text`, so a hostile file name cannot reach the terminal as control characters.
+    """
+    # typer 0.27 bundles its own click; its exceptions are not those of the click package.
+    from typer import _click as click
+    from typer.exceptions import Abort
+
+    from triage.safe_text import terminal_text
 
     try:
-        app(args=argv, prog_name="triage", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+        code = build_command().main(args=argv, prog_name="triage", standalone_mode=False)
+    except click.exceptions.UsageError as exc:
+        return _usage_error(exc)
+    except click.exceptions.ClickException as exc:
+        print(f"triage: error: {terminal_text(exc.format_message())}", file=sys.stderr)
         return exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except click.exceptions.Abort:
+    except Abort:
         print("triage: aborted", file=sys.stderr)
         return 130
     except KeyboardInterrupt:
         print("triage: interrupted", file=sys.stderr)
         return 130
     except DOMAIN_ERRORS as exc:
-        print(f"triage: error: {exc}", file=sys.stderr)
+        print(f"triage: error: {terminal_text(exc)}", file=sys.stderr)
         return getattr(exc, "exit_code", 1)
     except OSError as exc:
-        print(f"triage: error: {exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}", file=sys.stderr)
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"triage: error: {terminal_text(f'{exc.strerror or exc}{where}')}", file=sys.stderr)
         return 1
-    return 0
+    if code == INTERRUPTED:
+        # typer turns a KeyboardInterrupt inside a command into exit code 130 and returns it.
+        print("triage: interrupted", file=sys.stderr)
+    return code if isinstance(code, int) else 0
+
 
 
 def run() -> None:

@@ -9,7 +9,7 @@ from typing import List, Optional
 import typer
 
 from triage.cli import FORMAT_OPTION, app, options
-from triage.cli.output import OutputFormat, render
+from triage.cli.output import OutputFormat, render, say
 
 LISTED_ISSUES = 20
 
@@ -107,11 +107,11 @@ def _show_batch(report, fmt: OutputFormat) -> None:
         return
     state = "resumed and finished" if report.resumed and report.papers_this_run and report.status == "done" else report.status
     run = "Ray run" if report.engine == "ray" else f"Job {report.job_id}"
-    typer.echo(
+    say(
         f"{run} {state}: {report.scored} papers scored from {report.records} records "
         f"({report.skipped_count} skipped) of {report.source}."
     )
-    typer.echo(
+    say(
         f"This run: {report.papers_this_run} papers in {report.seconds:.1f} s ({report.docs_per_second:.1f} docs/s), "
         f"{report.new_embeddings} new embeddings, {report.cached_embeddings} from the cache; probe {report.probe_version}."
     )
@@ -125,7 +125,7 @@ def _show_batch(report, fmt: OutputFormat) -> None:
         more = report.issue_count - len(listed)
         render(listed, fmt, title="Skipped records and warnings" + (f" (first {len(listed)}; {more} more in --format json)" if more > 0 else ""))
     if report.out:
-        typer.echo(f"Wrote {report.written} rows to {report.out}.")
+        say(f"Wrote {report.written} rows to {report.out}.")
 
 
 @app.command(
@@ -137,14 +137,15 @@ def _show_batch(report, fmt: OutputFormat) -> None:
     )
 )
 def report(
+    ctx: typer.Context,
     scores_file: Path = typer.Argument(..., help="A scores file written by `triage batch --out` (.parquet, .csv, .jsonl).", show_default=False),
-    html: Path = typer.Option(..., "--html", help="Where to write the HTML digest.", show_default=False),
+    html: Path = typer.Option(..., "--html", help="Where to write the HTML digest (.html; outside the workspace; an existing file only if it is a digest).", show_default=False),
     title: Optional[str] = typer.Option(None, "--title", help="The page title.", show_default=False),
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """Write an HTML digest of a scores file: tier counts, score plot, sub-areas and flagged papers."""
     from triage.report import write_report
 
-    summary = write_report(scores_file, html, title=title)
+    summary = write_report(scores_file, html, title=title, workspace_home=options(ctx).workspace().home)
     row = {"html": summary.path, "papers": summary.papers, **{tier: n for tier, n in summary.tiers.items()}}
     render([row], fmt, title="Report", payload=row)

@@ -9,7 +9,7 @@ from typing import List, Optional
 import typer
 
 from triage.cli import FORMAT_OPTION, app, options
-from triage.cli.output import OutputFormat, render
+from triage.cli.output import OutputFormat, render, say
 
 models_app = typer.Typer(help="Probe classifiers: train, list, show, evaluate.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
@@ -67,13 +67,9 @@ def _show_card(card: dict, fmt: OutputFormat) -> None:
         for head, metrics in card.get("cv_metrics", {}).items()
     ]
     if fmt is OutputFormat.table:
-        from rich.console import Console
-
         label_set = card.get("label_set", {})
-        Console().print(
-            f"probe [bold]{card['version']}[/]  created {card.get('created_at')}  embedder {card.get('embedder_id')}\n"
-            f"labels: {label_set.get('items')} items, hash {label_set.get('hash')}, by source {label_set.get('by_source')}"
-        )
+        say(f"probe {card['version']}  created {card.get('created_at')}  embedder {card.get('embedder_id')}")
+        say(f"labels: {label_set.get('items')} items, hash {label_set.get('hash')}, by source {label_set.get('by_source')}")
     slim = {k: v for k, v in card.items() if k != "anchor_info"}
     render(rows, fmt, columns=["head", "auroc", "average_precision", "f1", "ece", "ece_uncalibrated", "n", "positives"], title="Cross-validated metrics", payload=slim)
 

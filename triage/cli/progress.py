@@ -19,6 +19,7 @@ from rich.progress import (
 from rich.text import Text
 
 from triage.progress import Reporter
+from triage.safe_text import terminal_text
 
 
 class RateColumn(ProgressColumn):
@@ -43,12 +44,12 @@ class RichReporter(Reporter):
             return
         self.finish()
         self._progress = Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
             RateColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
             console=self.console, transient=True,
         )
         self._progress.start()
-        self._task = self._progress.add_task(label, total=total)
+        self._task = self._progress.add_task(terminal_text(label), total=total)
 
     def advance(self, n: int = 1) -> None:
         if self._progress is not None and self._task is not None:
@@ -61,9 +62,6 @@ class RichReporter(Reporter):
 
     def note(self, message: str) -> None:
         if not self.quiet:
-            from rich.markup import escape
-
-            # Notes quote file contents (a skipped row's bad id); "[/]" in one must print, not fail as markup,
-            # and a newline in one must not break the one-line-per-note promise.
-            one_line = " ".join(message.splitlines())
-            self.console.print(f"[yellow]note:[/] {escape(one_line)}", highlight=False, soft_wrap=True)
+            # Notes quote file contents and names (a skipped row's bad id): "[/]" in one must print, not fail as
+            # markup; an escape sequence must not reach the terminal; a newline must not break one line per note.
+            self.console.print(Text.assemble(("note:", "yellow"), " ", terminal_text(message)), highlight=False, soft_wrap=True)

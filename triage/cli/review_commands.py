@@ -9,7 +9,7 @@ import typer
 from typer.core import TyperGroup
 
 from triage.cli import FORMAT_OPTION, app, options
-from triage.cli.output import OutputFormat, render
+from triage.cli.output import OutputFormat, render, say
 
 
 class _DraftsOrCommand(TyperGroup):
@@ -106,11 +106,8 @@ def review_stats(ctx: typer.Context, session: Optional[str] = SESSION_OPTION, fm
         rows = [{"state": s, "decisions": n} for s, n in stats.per_state.items()]
         render(rows, fmt, payload=asdict(stats))
         return
-    from rich.console import Console
-
-    console = Console()
-    console.print(
-        f"session [bold]{stats.session}[/]: {stats.items} items, {stats.decided_items} decided; "
+    say(
+        f"session {stats.session}: {stats.items} items, {stats.decided_items} decided; "
         f"{stats.log_entries} log entries ({stats.reversals} undone)"
     )
     render([{"state": s, "decisions": n} for s, n in stats.per_state.items()], fmt, title="Decisions in force, per state")
@@ -118,20 +115,20 @@ def review_stats(ctx: typer.Context, session: Optional[str] = SESSION_OPTION, fm
         render([{"reviewer": r, "decisions": n} for r, n in stats.per_reviewer.items()], fmt, title="Per reviewer")
     agreement = stats.agreement
     if agreement is None:
-        console.print("agreement: needs decisions from two reviewers or more")
+        say("agreement: needs decisions from two reviewers or more")
     else:
         name = "Cohen's" if agreement.method == "cohen" else "Fleiss'"
         kappa = "undefined (every decision in one state)" if agreement.kappa is None else f"{agreement.kappa:.3f}"
         observed = "–" if agreement.observed is None else f"{agreement.observed:.0%}"
-        console.print(
+        say(
             f"agreement ({', '.join(agreement.reviewers)}): {name} kappa {kappa} over {agreement.items} items all decided blind; "
             f"raw agreement {observed}; {agreement.not_blind} shared item(s) not blind, left out"
         )
     if stats.without_scores:
-        console.print(f"[bold]{stats.without_scores} decision(s) in force were made before any score was shown[/] (scores_shown false in the export)")
+        say(f"{stats.without_scores} decision(s) in force were made before any score was shown (scores_shown false in the export)")
     if len(stats.per_version) > 1 or stats.on_earlier_versions:
         versions = ", ".join(f"v{v}: {n}" for v, n in stats.per_version.items())
-        console.print(f"decisions in force per draft version: {versions}; {stats.on_earlier_versions} on a version since revised")
+        say(f"decisions in force per draft version: {versions}; {stats.on_earlier_versions} on a version since revised")
     if stats.disagreements:
         rows = [{"item": d.ref, "version": f"v{d.version}", "title": d.title, **d.states} for d in stats.disagreements]
         render(rows, fmt, title="Disagreements")

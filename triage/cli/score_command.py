@@ -73,22 +73,31 @@ def score(
 
 
 def _explain(results) -> None:
-    from rich.console import Console
+    from rich.console import Console, Group
     from rich.panel import Panel
+    from rich.text import Text
 
-    console = Console()
+    from triage.safe_text import terminal_text as safe
+
+    def line(*parts) -> Text:
+        """A line of plain strings and (string, style) pairs; every string is data, never markup."""
+        return Text.assemble(*((safe(p[0]), p[1]) if isinstance(p, tuple) else safe(p) for p in parts))
+
+    console = Console(highlight=False)
     for r in results:
         s = r.scores
         lines = [
-            f"[bold]{s.tier.upper()}[/]  reasons: {', '.join(s.reasons)}",
-            f"safety {s.safety:.3f} ± {s.safety_std:.3f}   capabilities {s.capabilities:.3f} ± {s.capabilities_std:.3f}   "
-            f"hazard {s.hazard:.3f} ± {s.hazard_std:.3f}   differential {s.differential:+.2f}",
-            "areas: " + (", ".join(f"{a.area} {a.probability:.2f}" for a in r.areas) or "none above threshold"),
+            line((s.tier.upper(), "bold"), f"  reasons: {', '.join(s.reasons)}"),
+            line(
+                f"safety {s.safety:.3f} ± {s.safety_std:.3f}   capabilities {s.capabilities:.3f} ± {s.capabilities_std:.3f}   "
+                f"hazard {s.hazard:.3f} ± {s.hazard_std:.3f}   differential {s.differential:+.2f}"
+            ),
+            line("areas: " + (", ".join(f"{a.area} {a.probability:.2f}" for a in r.areas) or "none above threshold")),
         ]
-        lines += [f"[yellow]note:[/] {n}" for n in r.notes]
+        lines += [line(("note:", "yellow"), f" {n}") for n in r.notes]
         for p in r.passages:
             excerpt = " ".join(p.text.split())[:160]
-            lines.append(f"[cyan]chars {p.start}-{p.end}[/] pushes {'+'.join(p.drives)} (S {p.safety:.2f}, C {p.capabilities:.2f}, H {p.hazard:.2f}): {excerpt}…")
-        lines.append("nearest labelled: " + "; ".join(f"{e.title[:50]} ({e.similarity:.2f}, S={e.safety} C={e.capabilities} H={e.hazard})" for e in r.nearest_labelled))
-        lines.append("prior work: " + "; ".join(f"{s.id} {s.title[:50]} ({s.similarity:.2f})" for s in r.similar))
-        console.print(Panel("\n".join(lines), title=f"{r.id}  {r.title[:60]}", title_align="left", subtitle=f"probe {r.probe_version}"))
+            lines.append(line((f"chars {p.start}-{p.end}", "cyan"), f" pushes {'+'.join(p.drives)} (S {p.safety:.2f}, C {p.capabilities:.2f}, H {p.hazard:.2f}): {excerpt}…"))
+        lines.append(line("nearest labelled: " + "; ".join(f"{e.title[:50]} ({e.similarity:.2f}, S={e.safety} C={e.capabilities} H={e.hazard})" for e in r.nearest_labelled)))
+        lines.append(line("prior work: " + "; ".join(f"{s.id} {s.title[:50]} ({s.similarity:.2f})" for s in r.similar)))
+        console.print(Panel(Group(*lines), title=line(f"{r.id}  {r.title[:60]}"), title_align="left", subtitle=line(f"probe {r.probe_version}")))

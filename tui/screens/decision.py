@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Footer, Input, RadioButton, RadioSet, Static
 
 from triage.review_records import RATIONALE_OPTIONAL, STATES, Checklist
+from triage.safe_text import terminal_text
 from tui.colours import short_state
 from tui.keys import FORM_KEYS, bindings
 from tui.messages import DecisionDraft
@@ -45,7 +46,7 @@ class DecisionScreen(ModalScreen[tuple[str, DecisionDraft]]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog") as dialog:
-            dialog.border_title = f"decide · {self.item_title}"
+            dialog.border_title = Content(f"decide · {terminal_text(self.item_title)}")
             dialog.border_subtitle = "ctrl+s save · esc keep as draft"
             if self.note:
                 yield Static(Content.styled(self.note, "bold $text-warning"), id="note")

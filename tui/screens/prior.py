@@ -9,6 +9,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from triage.review_records import PriorDetail
+from triage.safe_text import terminal_text
 
 
 class PriorWorkScreen(ModalScreen[None]):
@@ -23,9 +24,9 @@ class PriorWorkScreen(ModalScreen[None]):
         with VerticalScroll(id="dialog") as dialog:
             dialog.border_title = "prior work"
             dialog.border_subtitle = "esc close"
-            yield Static(Content.styled(p.title, "bold"))
-            facts = [p.id, str(p.year) if p.year else "year unknown", f"similarity {p.similarity:.2f}"]
+            yield Static(Content.styled(terminal_text(p.title), "bold"))
+            facts = [terminal_text(p.id), str(p.year) if p.year else "year unknown", f"similarity {p.similarity:.2f}"]
             yield Static(Content.styled(" · ".join(facts), "$text-muted"))
             if p.url:
-                yield Static(Content.styled(p.url, "$text-muted"))
-            yield Static(p.summary or "(no summary in the workspace)", markup=False, id="summary")
+                yield Static(Content.styled(terminal_text(p.url), "$text-muted"))
+            yield Static(terminal_text(p.summary, one_line=False) or "(no summary in the workspace)", markup=False, id="summary")

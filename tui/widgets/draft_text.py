@@ -9,6 +9,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from models.probes import CAPABILITIES, HAZARD, SAFETY
+from triage.safe_text import terminal_text
 
 # A line break inside a paragraph (with the indentation around it); a Markdown heading or list line keeps its own line.
 _SINGLE_NEWLINE = re.compile(r"[ \t]*(?<!\n)\n[ \t]*(?![\n#*\-+>]|\d+\.)")
@@ -77,7 +78,7 @@ class DraftText(VerticalScroll):
                 kind = "-hazard"
             else:
                 kind = "-both" if len(segment.axes) > 1 else (f"-{next(iter(segment.axes))}" if segment.axes else "")
-            widget = Static(reflow(piece), markup=False, classes=kind)
+            widget = Static(terminal_text(reflow(piece), one_line=False), markup=False, classes=kind)
             widgets.append(widget)
             for i, (s, e, _) in enumerate(ordered):
                 if s <= segment.start and segment.end <= e:

@@ -13,6 +13,7 @@ from textual.widgets.option_list import Option
 
 from triage.review import PassageChange
 from triage.review_records import PENDING, QueueItem, scores_were_shown
+from triage.safe_text import terminal_text
 from tui.colours import STATE_COLOUR, TIER_COLOUR, short_state
 from tui.widgets.score_bar import ScoreBar
 
@@ -76,7 +77,7 @@ class Evidence(Vertical):
             # One line per paper: the option list wraps long prompts, which would hide all but two papers.
             width = max(20, (prior.size.width or 38) - 6)
             prior.add_options(
-                Option(Text.assemble((f"{p.similarity:.2f} ", "bold"), _clip(p.title + (f" ({p.year})" if p.year else ""), width)), id=str(i))
+                Option(Text.assemble((f"{p.similarity:.2f} ", "bold"), _clip(terminal_text(p.title) + (f" ({p.year})" if p.year else ""), width)), id=str(i))
                 for i, p in enumerate(entry.score.prior)
             )
             if entry.score.prior:
@@ -97,7 +98,7 @@ class Evidence(Vertical):
         """The path, and for a revised draft each earlier version: decisions on it and how each score moved since."""
         if entry is None:
             return Content("")
-        lines = [Content.styled(f"{PurePath(entry.item.path).name if entry.item.path else entry.item.ref} · v{entry.version}", "$text-muted")]
+        lines = [Content.styled(f"{terminal_text(PurePath(entry.item.path).name if entry.item.path else entry.item.ref)} · v{entry.version}", "$text-muted")]
         changed = {c.version: c for c in changes}
         for earlier, later in zip(entry.earlier, [*entry.earlier[1:], entry]):
             parts: list[tuple[str, str] | str] = [(f"v{earlier.version} ", "bold"), *_decision_parts(earlier, "you")]
@@ -122,5 +123,5 @@ def _decision_parts(entry: QueueItem, me: str) -> list[tuple[str, str] | str]:
     if entry.decision is not None and scores_were_shown(entry.decision) is False:
         parts.append((" ! decided before any score was shown", "bold $text-warning"))
     for name, state in entry.others.items():
-        parts += [" · ", (f"{name} ", "bold"), (short_state(state or PENDING), _var(STATE_COLOUR.get(state, "muted")))]
+        parts += [" · ", (f"{terminal_text(name)} ", "bold"), (short_state(state or PENDING), _var(STATE_COLOUR.get(state, "muted")))]
     return parts

@@ -7,6 +7,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable
 
 from triage.review_records import QueueItem, scores_were_shown
+from triage.safe_text import terminal_text
 from tui.colours import STATE_COLOUR, TIER_COLOUR, palette, short_state
 
 # State is wide enough for the longest state with its marks ("escalate ! +12"), so +N is never cut off.
@@ -101,7 +102,7 @@ class QueueTable(DataTable):
         title = Text(no_wrap=True, overflow="ellipsis")
         if entry.version > 1:
             title.append(f"v{entry.version} ", style=f"bold {colours['accent']}")
-        title.append(entry.title)
+        title.append(terminal_text(entry.title))
         return [Text(state_label(entry), style=colours[STATE_COLOUR.get(entry.state, "muted")]), tier, safety, capabilities, hazard, title]
 
     @property

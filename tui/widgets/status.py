@@ -6,6 +6,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import LoadingIndicator, Static
 
+from triage.safe_text import terminal_text
+
 
 class StatusLine(Horizontal):
     """`busy(text)` shows the indicator with a message; `idle(text)` hides it; `view(text)` sets the right side."""
@@ -26,14 +28,16 @@ class StatusLine(Horizontal):
         yield Static(id="view", markup=False)
 
     def busy(self, text: str) -> None:
+        text = terminal_text(text)  # messages quote titles, names and errors: data, never terminal control
         self.query_one(LoadingIndicator).display = True
         self.query_one("#activity", Static).update(text)
         self.activity = text
 
     def idle(self, text: str) -> None:
+        text = terminal_text(text)
         self.query_one(LoadingIndicator).display = False
         self.query_one("#activity", Static).update(text)
         self.activity = text
 
     def view(self, text: str) -> None:
-        self.query_one("#view", Static).update(text)
+        self.query_one("#view", Static).update(terminal_text(text))
