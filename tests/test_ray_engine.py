@@ -109,7 +109,8 @@ def _assert_same(expected, actual, count: int) -> None:
     assert left["reasons"].tolist() == right["reasons"].tolist()
     assert left["prior_id"].tolist() == right["prior_id"].tolist()
     for column in ("safety", "capabilities", "hazard", "differential", "prior_similarity"):
-        assert (left[column] - right[column]).abs().max() <= 1e-4, column
+        # Both engines round to 4 decimals, so two equal scores can differ by one step of that rounding.
+        assert (left[column] - right[column]).abs().max() <= 1e-4 + 1e-9, column
 
 
 def test_a_poison_record_is_reported_and_the_rest_scored(ray_cluster, workspace, home, tmp_path):

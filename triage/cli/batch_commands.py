@@ -91,7 +91,7 @@ def _ranked_rows(papers) -> list[dict]:
     return [
         {
             "tier": p.scores.tier, "capab.": p.scores.capabilities, "safety": p.scores.safety,
-            "hazard": p.scores.hazard, "diff": round(p.scores.differential, 1), "id": p.arxiv_id or p.id, "title": p.title,
+            "hazard": p.scores.hazard, "id": p.arxiv_id or p.id, "title": p.title,
         }
         for p in papers
     ]

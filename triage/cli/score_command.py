@@ -60,13 +60,13 @@ def score(
     if fmt is OutputFormat.table:
         rows = [
             {
-                "tier": s.tier, "safety": f"{s.safety:.2f}±{s.safety_std:.2f}", "capab.": f"{s.capabilities:.2f}±{s.capabilities_std:.2f}",
-                "hazard": f"{s.hazard:.2f}±{s.hazard_std:.2f}", "diff": f"{s.differential:+.1f}",
+                # Spreads and the differential are in --explain and --format json: at 80 columns they would crowd the title.
+                "tier": s.tier, "safety": f"{s.safety:.2f}", "capab.": f"{s.capabilities:.2f}", "hazard": f"{s.hazard:.2f}",
                 "areas": ", ".join(a.area for a in r.areas[:2]), "title": r.title, "reasons": ", ".join(s.reasons),
             }
             for r, s in ((r, r.scores) for r in results)
         ]
-        render(rows, fmt, title=f"Scores (probe {results[0].probe_version}; diff = logit S - logit C)")
+        render(rows, fmt, title=f"Scores (probe {results[0].probe_version}; spreads and differential: --explain or --format json)")
         return
     rows = [{"id": r.id, "title": r.title, **r.scores.to_row()} for r in results]
     render(rows, fmt, columns=[*COLUMN_HEAD, *SCORE_COLUMNS], payload=[r.to_dict() for r in results])
