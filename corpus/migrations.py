@@ -197,7 +197,30 @@ def _v4_reviews(db: sqlite3.Connection) -> None:
         )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_initial, _v2_labels, _v3_jobs, _v4_reviews]
+def _v5_lexical(db: sqlite3.Connection) -> None:
+    """A full-text (FTS5, BM25) index over the papers' titles and abstracts, kept in step by triggers.
+
+    External content: the index stores no second copy of the text, only its postings, and reads titles and abstracts
+    from `papers`. The triggers run inside whatever transaction changes a paper, so an import that rolls back leaves
+    the index exactly as it was. `papers_fts_terms` exposes each term's document count, which the query side uses
+    to keep its work bounded (corpus.lexical).
+    """
+    # The tokenizer and its options are spelled out rather than imported: a migration must stay what it shipped as.
+    db.execute(
+        "CREATE VIRTUAL TABLE papers_fts USING fts5 (title, abstract, content = 'papers', content_rowid = 'id', "
+        "tokenize = 'unicode61 remove_diacritics 2')"
+    )
+    db.execute("CREATE VIRTUAL TABLE papers_fts_terms USING fts5vocab (papers_fts, 'row')")
+    new = "INSERT INTO papers_fts (rowid, title, abstract) VALUES (new.id, new.title, new.abstract);"
+    old = "INSERT INTO papers_fts (papers_fts, rowid, title, abstract) VALUES ('delete', old.id, old.title, old.abstract);"
+    # Trigger bodies hold semicolons, so they cannot go through _run_script.
+    db.execute(f"CREATE TRIGGER papers_fts_insert AFTER INSERT ON papers BEGIN {new} END")
+    db.execute(f"CREATE TRIGGER papers_fts_delete AFTER DELETE ON papers BEGIN {old} END")
+    db.execute(f"CREATE TRIGGER papers_fts_update AFTER UPDATE OF title, abstract ON papers BEGIN {old} {new} END")
+    db.execute("INSERT INTO papers_fts (papers_fts) VALUES ('rebuild')")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_initial, _v2_labels, _v3_jobs, _v4_reviews, _v5_lexical]
 
 
 def migrate(db: sqlite3.Connection) -> int:
