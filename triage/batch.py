@@ -32,6 +32,7 @@ from triage.probe_registry import current_probe
 from triage.progress import Reporter
 from triage.scores_file import scores_format, write_scores
 from triage.scoring import score_vectors, top_areas
+from triage.similar import prior_work
 from triage.workspace import Workspace
 
 # Papers per checkpoint when reading files: a kill loses at most this much work, and memory stays bounded by it.
@@ -238,7 +239,7 @@ class _Run:
                 texts = [stored[row_id].paper.embedding_text() for row_id in row_ids]
                 vectors, again = embed_texts(self.store, self.embedder, texts)
                 computed += again.computed
-                results = self._score(row_ids, vectors)
+                results = self._score(row_ids, vectors, texts)
             _, skipped = jobs.record_page(
                 self.store, self.job.id, results, issues, cursor=cursor, records=len(papers), embedded=computed, total=total
             )
@@ -255,10 +256,8 @@ class _Run:
                 self.reporter.note("more issues follow; the summary lists them")
         self.reporter.advance(max(0, len(papers) + skipped - forward.count))
 
-    def _score(self, row_ids: list[int], vectors: np.ndarray) -> list[jobs.JobResult]:
+    def _score(self, row_ids: list[int], vectors: np.ndarray, texts: list[str]) -> list[jobs.JobResult]:
         core = score_vectors(self.probe, vectors)
-        hits = self.index.search(vectors, 2)  # two, as a paper already indexed finds itself first
-        known = self.store.get_papers(list({row_id for row in hits for row_id, _ in row}))
         policy = self.policy
         results = []
         for i, row_id in enumerate(row_ids):
@@ -268,12 +267,11 @@ class _Run:
                 differential=float(core["differential"][i]), labelled_similarity=float(core["labelled_similarity"][i]),
             )
             reasons = list(decision.reasons)
-            prior = next(((hit, sim) for hit, sim in hits[i] if hit != row_id and hit in known), None)
+            match = prior_work(self.store, self.index, self.embedder, [texts[i]], vectors[i : i + 1], k=1, exclude={row_id})
             prior_id, prior_sim = None, None
-            if prior is not None:
-                paper = known[prior[0]].paper
-                prior_id, prior_sim = paper.arxiv_id or paper.uid, round(prior[1], 4)
-                if prior_sim >= policy.public_work_similarity:
+            if match.best is not None:
+                prior_id, prior_sim = match.best.arxiv_id or match.best.id, match.best.similarity
+                if match.same_work:
                     reasons.append("similar-public-work")
             results.append(
                 jobs.JobResult(

@@ -23,7 +23,7 @@ from triage.policy import POLICY_FILE, TierPolicy, decide_tier
 from triage.probe_registry import current_probe
 from triage.progress import Reporter
 from triage.seed import load_taxonomy
-from triage.similar import _paper_for_arxiv_id, neighbours
+from triage.similar import MatchedPassage, _paper_for_arxiv_id, prior_work
 from triage.workspace import Workspace
 
 TOP_PASSAGES = 3
@@ -67,6 +67,7 @@ class PriorWork:
     similarity: float
     year: int | None = None
     url: str | None = None
+    passages: list[MatchedPassage] = field(default_factory=list)  # draft passages beside this paper's text, when it is the same work
 
 
 @dataclass
@@ -204,8 +205,10 @@ def score_one(
         max_passage_capabilities=max_passage_cap,
     )
     exclude = {item.exclude_row} if item.exclude_row is not None else set()
-    hits = neighbours(store, index, doc_vector[0], k_similar, exclude=exclude)
-    similar = [PriorWork(id=h.arxiv_id or h.id, title=h.title, similarity=h.similarity, year=h.year, url=h.url) for h in hits]
+    match = prior_work(store, index, embedder, texts, vectors, k=k_similar, exclude=exclude)
+    similar = [PriorWork(id=h.arxiv_id or h.id, title=h.title, similarity=h.similarity, year=h.year, url=h.url) for h in match.hits]
+    if similar:
+        similar[0].passages = match.passages
     labelled_idx, labelled_sim = probe.nearest_labelled(doc_vector, k=3)
     nearest = [
         LabelledExample(
@@ -215,10 +218,11 @@ def score_one(
         for i, sim in zip(labelled_idx[0], labelled_sim[0])
     ]
     reasons, notes = list(decision.reasons), []
-    if similar and similar[0].similarity >= policy.public_work_similarity:
+    if match.same_work:
         reasons.append("similar-public-work")
         notes.append(
-            f"closely matches public work {similar[0].id} ({similar[0].similarity:.2f}); what is already public carries less marginal risk"
+            f"closely matches public work {similar[0].id} (cosine {match.similarity:.2f}, shares {match.overlap:.0%} of the "
+            "passage's word information); what is already public carries less marginal risk"
         )
     if "out-of-distribution" in reasons:
         notes.append(f"far from every labelled example (nearest similarity {float(core['labelled_similarity'][0]):.2f}); the scores are a guess")
