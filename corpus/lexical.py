@@ -3,7 +3,9 @@
 A query is cut into words the way the index's tokenizer cuts text (`unicode61`, lower-cased, diacritics removed);
 each word is quoted and the words are OR-ed, so `"`, `NEAR(`, `*`, `AND`, `-` or `:` in a query are only text.
 FTS5 scores every paper that holds any query word, so a query's cost grows with the postings it touches: words are
-taken rarest first (from the index's own document counts) until `POSTINGS_BUDGET` postings or `MAX_TERMS` words.
+taken rarest first until `POSTINGS_BUDGET` postings or `MAX_TERMS` words. A word's document count is counted in
+the index only up to `COMMON`: a word in that many papers or more is common, carries little information, and is
+neither searched nor weighed (counting it exactly would cost as much as searching it; fts5vocab counts by scanning too).
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from corpus.store import Store
 
 # Measured in docs/BENCHMARKS.md ("Similar prior work"): at 10k papers recall is flat from about these values up,
 # and at 1M they keep a half-abstract query to tens of milliseconds.
-MAX_TERMS = 32
-POSTINGS_BUDGET = 200_000
+MAX_TERMS = 48
+POSTINGS_BUDGET = 50_000
+COMMON = 5_000
 # BM25 weight of a title word against an abstract word.
 TITLE_WEIGHT, ABSTRACT_WEIGHT = 1.0, 1.0
 
@@ -33,37 +36,46 @@ def words(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class QueryTerms:
-    """A query's distinct words with their document counts in the index (0: absent), and the ones searched for."""
+    """A query's distinct words with their document counts in the index (0: absent; `COMMON` or more: common, and
+    counted only that far), and the ones searched for."""
 
     counts: dict[str, int]
     chosen: list[str]
     papers: int
+    common: int = COMMON
 
     def idf(self, term: str) -> float:
-        """BM25's inverse document frequency; an absent word has none, as it can match nothing."""
+        """BM25's inverse document frequency; an absent or common word has none here."""
         df = self.counts.get(term, 0)
-        return math.log(1 + (self.papers - df + 0.5) / (df + 0.5)) if df else 0.0
+        return math.log(1 + (self.papers - df + 0.5) / (df + 0.5)) if 0 < df < self.common else 0.0
+
+    def informative(self) -> list[str]:
+        """The words in the index that are not common, rarest first."""
+        return sorted((t for t, df in self.counts.items() if 0 < df < self.common), key=lambda t: (self.counts[t], t))
 
 
-def query_terms(store: Store, text: str, *, max_terms: int = MAX_TERMS, budget: int = POSTINGS_BUDGET) -> QueryTerms:
-    """Look up every distinct word of `text` in the index and choose the rarest within the postings budget."""
-    distinct = list(dict.fromkeys(words(text)))
-    counts = dict.fromkeys(distinct, 0)
-    for offset in range(0, len(distinct), 900):  # stay under SQLite's bound-parameter limit
-        chunk = distinct[offset : offset + 900]
-        marks = ",".join("?" * len(chunk))
-        for row in store.query(f"SELECT term, doc FROM papers_fts_terms WHERE term IN ({marks})", chunk):
-            counts[row["term"]] = int(row["doc"])
-    chosen: list[str] = []
-    spent = 0
-    for term in sorted((t for t in distinct if counts[t]), key=lambda t: (counts[t], t)):
-        # The rarest word is always searched, so a query of common words still finds something.
-        if chosen and (len(chosen) == max_terms or spent + counts[term] > budget):
-            break
-        chosen.append(term)
-        spent += counts[term]
+def query_terms(
+    store: Store, text: str, *, max_terms: int = MAX_TERMS, budget: int = POSTINGS_BUDGET, common: int = COMMON
+) -> QueryTerms:
+    """Count every distinct word of `text` in the index (up to `common`) and choose the rarest within the budget."""
+    # A query is bounded by the limits its reader applied; a pasted text is not, and only its first words count.
+    distinct = list(dict.fromkeys(words(text)))[:2000]
+    counts = {
+        term: int(store.query(
+            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?)", (match_expression([term]), common)
+        )[0]["n"])
+        for term in distinct
+    }
     papers = store.query("SELECT COUNT(*) AS n FROM papers")[0]["n"]
-    return QueryTerms(counts=counts, chosen=chosen, papers=papers)
+    terms = QueryTerms(counts=counts, chosen=[], papers=papers, common=common)
+    spent = 0
+    for term in terms.informative():
+        # The rarest word is always searched, so a query of common words still finds something.
+        if terms.chosen and (len(terms.chosen) == max_terms or spent + counts[term] > budget):
+            break
+        terms.chosen.append(term)
+        spent += counts[term]
+    return terms
 
 
 def match_expression(terms: list[str]) -> str:
@@ -97,7 +109,7 @@ def overlap(terms: QueryTerms, text: str) -> tuple[float, list[str]]:
     """How much of the query's information `text` shares: the IDF mass of query words it contains over the IDF mass
     of all query words the index knows, in [0, 1]; and the shared words, most informative first."""
     present = set(words(text))
-    weights = {term: terms.idf(term) for term in terms.counts if terms.counts[term]}
+    weights = {term: terms.idf(term) for term in terms.informative()}
     total = sum(weights.values())
     shared = sorted((t for t in weights if t in present), key=lambda t: -weights[t])
     return (sum(weights[t] for t in shared) / total if total else 0.0), shared

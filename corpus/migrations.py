@@ -202,15 +202,13 @@ def _v5_lexical(db: sqlite3.Connection) -> None:
 
     External content: the index stores no second copy of the text, only its postings, and reads titles and abstracts
     from `papers`. The triggers run inside whatever transaction changes a paper, so an import that rolls back leaves
-    the index exactly as it was. `papers_fts_terms` exposes each term's document count, which the query side uses
-    to keep its work bounded (corpus.lexical).
+    the index exactly as it was.
     """
     # The tokenizer and its options are spelled out rather than imported: a migration must stay what it shipped as.
     db.execute(
         "CREATE VIRTUAL TABLE papers_fts USING fts5 (title, abstract, content = 'papers', content_rowid = 'id', "
         "tokenize = 'unicode61 remove_diacritics 2')"
     )
-    db.execute("CREATE VIRTUAL TABLE papers_fts_terms USING fts5vocab (papers_fts, 'row')")
     new = "INSERT INTO papers_fts (rowid, title, abstract) VALUES (new.id, new.title, new.abstract);"
     old = "INSERT INTO papers_fts (papers_fts, rowid, title, abstract) VALUES ('delete', old.id, old.title, old.abstract);"
     # Trigger bodies hold semicolons, so they cannot go through _run_script.

@@ -10,6 +10,7 @@ from triage.errors import UsageError
 
 if TYPE_CHECKING:
     from triage.scoring import DocumentScore
+    from triage.similar import MatchedPassage
 
 APPROVE, APPROVE_WITH_CHANGES, RESTRICT, HOLD, ESCALATE = "approve", "approve with changes", "restrict", "hold", "escalate"
 STATES = (APPROVE, APPROVE_WITH_CHANGES, RESTRICT, HOLD, ESCALATE)
@@ -55,6 +56,14 @@ class PriorDetail:
     year: int | None = None
     url: str | None = None
     summary: str = ""
+    passages: list["MatchedPassage"] = field(default_factory=list)  # draft passages beside this paper's matching text
+
+
+def _with_passages(cls, raw: dict):
+    """A prior-work record back from JSON, its matched passages made objects again (none in records from before them)."""
+    from triage.similar import MatchedPassage
+
+    return cls(**{**raw, "passages": [MatchedPassage(**m) for m in raw.get("passages", [])]})
 
 
 @dataclass
@@ -91,9 +100,9 @@ class ItemScore:
             body = dict(raw["score"])
             body["areas"] = [AreaScore(**a) for a in body["areas"]]
             body["passages"] = [PassageScore(**p) for p in body["passages"]]
-            body["similar"] = [PriorWork(**p) for p in body["similar"]]
+            body["similar"] = [_with_passages(PriorWork, p) for p in body["similar"]]
             body["nearest_labelled"] = [LabelledExample(**e) for e in body["nearest_labelled"]]
-            return cls(score=DocumentScore(**body), prior=[PriorDetail(**p) for p in raw["prior"]], scored_at=raw["scored_at"])
+            return cls(score=DocumentScore(**body), prior=[_with_passages(PriorDetail, p) for p in raw["prior"]], scored_at=raw["scored_at"])
         except (KeyError, TypeError):
             return None  # a stale cache entry: the next scoring run replaces it
 
