@@ -26,6 +26,13 @@ COMMON = 5_000
 TITLE_WEIGHT, ABSTRACT_WEIGHT = 1.0, 1.0
 
 _WORD = re.compile(r"[^\W_]+")
+# English function words: common in any corpus of papers, and the costliest to count (the count scans up to COMMON
+# postings), so they are taken as common without counting.
+_FUNCTION_WORDS = frozenset(
+    "a an and are as at be been between both but by can do does for from has have how in into is it its may more "
+    "not of on or our over such than that the their them then there these they this those through to under us via "
+    "was we were what when where which while who whose will with within without".split()
+)
 
 
 def words(text: str) -> list[str]:
@@ -61,7 +68,7 @@ def query_terms(
     # A query is bounded by the limits its reader applied; a pasted text is not, and only its first words count.
     distinct = list(dict.fromkeys(words(text)))[:2000]
     counts = {
-        term: int(store.query(
+        term: common if term in _FUNCTION_WORDS else int(store.query(
             "SELECT COUNT(*) AS n FROM (SELECT 1 FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?)", (match_expression([term]), common)
         )[0]["n"])
         for term in distinct

@@ -28,7 +28,7 @@ def store(tmp_path):
         s.add_papers(
             [
                 Paper(title="Widgets at scale", abstract="We train widget models on the Zorblax-9 corpus.", arxiv_id="2101.00001"),
-                Paper(title="Gadget interpretability", abstract="Sparse features of gadgets, and AND NOT gates.", arxiv_id="2101.00002"),
+                Paper(title="Gadget interpretability", abstract="Sparse features of gadgets, NEAR gates.", arxiv_id="2101.00002"),
                 Paper(title="Café networks", abstract="Résumé of naïve methods for coöperation.", arxiv_id="2101.00003"),
             ]
         )
@@ -55,8 +55,9 @@ def test_fts_syntax_in_a_query_is_only_text(store, query):
 
 
 def test_operators_are_matched_as_words(store):
-    # "AND" and "NOT" are words of the second abstract; as operators they would be a syntax error or match nothing.
-    assert _ids(store, lexical.search(store, "AND NOT", 5).hits) == ["2101.00002"]
+    # "NEAR" is a word of the second abstract; as an operator it would be a syntax error or match nothing.
+    assert _ids(store, lexical.search(store, "NEAR", 5).hits) == ["2101.00002"]
+    assert lexical.search(store, "AND OR NOT", 5).hits == []  # function words: common, never searched
     assert _ids(store, lexical.search(store, '"gadgets" NEAR(sparse*', 5).hits) == ["2101.00002"]
 
 
