@@ -242,15 +242,16 @@ def _triage(*argv: str) -> str:
     return out.getvalue()
 
 
-def through_cli(records, n_papers: int, n_queries: int, modes: list[str]) -> dict:
-    """Import `n_papers` (title + first half) into a fresh workspace, then ask `triage similar` each second half."""
+def through_cli(records, n_papers: int, n_queries: int, modes: list[str], reuse: bool = False) -> dict:
+    """Import `n_papers` (title + first half) into a fresh workspace (or reuse the last run's, whose embeddings are
+    cached), then ask `triage similar` each second half."""
     papers = records[-n_papers:]
     home = WORK / "cli-home"
-    if home.exists():
+    if home.exists() and not reuse:
         import shutil
 
         shutil.rmtree(home)
-    home.mkdir(parents=True)
+    home.mkdir(parents=True, exist_ok=True)
     data = home / "papers.jsonl"
     with data.open("w", encoding="utf-8") as handle:
         for r in papers:
@@ -309,6 +310,7 @@ def main() -> int:
     parser.add_argument("--cli-queries", type=int, default=100)
     parser.add_argument("--cli-modes", nargs="+", default=["hybrid", "dense"])
     parser.add_argument("--cli-only", action="store_true", help="only the command-line bar (its own section)")
+    parser.add_argument("--cli-reuse", action="store_true", help="reuse the last run's workspace (papers already imported and embedded)")
     parser.add_argument("--skip-cli", action="store_true")
     parser.add_argument("--types", nargs="+", choices=["title", "half"], default=["title", "half"], help="query types (half is always run: the same-work data comes from it)")
     args = parser.parse_args()
@@ -320,7 +322,7 @@ def main() -> int:
 
     records = load_records()
     if args.cli_only:
-        markdown = cli_section(through_cli(records, args.cli_papers, args.cli_queries, args.cli_modes), command, load_start)
+        markdown = cli_section(through_cli(records, args.cli_papers, args.cli_queries, args.cli_modes, args.cli_reuse), command, load_start)
         write_section("retrieval-cli", markdown)
         print(markdown)
         return 0
