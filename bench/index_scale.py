@@ -2,6 +2,7 @@
 
 Usage: .venv/bin/python bench/index_scale.py [--sizes 60000 250000 1000000] [--queries 1000] [--runs 5]
        [--nprobes 8 16 32 64 128] [--real-count 3000] [--seed 0] [--keep]
+       .venv/bin/python bench/index_scale.py --hybrid 100000 1000000 [--hybrid-queries 200] [--runs 5]
 
 For each size it measures, for the planned index and for the exact baseline (IDMap2,Flat):
 - build time of `build_faiss_index` (k-means training + adding), each build in a fresh process;
@@ -14,6 +15,10 @@ Exact and planned searches are interleaved query by query, so machine load hits 
 nprobe sweep shows the recall/latency trade-off. A real-vector check embeds the first `--real-count` abstracts of
 the shared arXiv sample (cached under bench/out/index-work) and compares their geometry with the synthetic data;
 without ../shared it is skipped with a message. Results: docs/BENCHMARKS.md (section "index") and bench/out/index.md.
+
+With --hybrid it instead builds workspace stores of perturbed repeats of the shared sample (FTS5 index, embedding
+cache, FAISS index) and times `triage.similar.rank_prior_work` in dense, lexical and hybrid mode, and reports the
+FTS5 index's size (section "hybrid-scale"). It needs the vectors bench/retrieval_data.py caches.
 """
 
 from __future__ import annotations
@@ -417,6 +422,154 @@ def real_check(args, synth_db: np.ndarray, synth_q: np.ndarray) -> tuple[list[st
     return lines, {"real": real_geo, "synthetic": synth_geo}
 
 
+# --- hybrid (dense + FTS5) queries at scale ---------------------------------------------------------------------
+
+
+def perturbed_corpus(n: int, seed: int, chunk: int = 10_000):
+    """`n` papers as (title, abstract, vector) chunks: the 10k sample repeated, copy 0 as it is, every later copy with
+    each word replaced, with probability 0.2, by a word drawn from the sample's own word frequencies, and its vector
+    the original's plus Gaussian noise (cosine ~0.9 to it). The vectors are the vectors of the abstracts' first halves
+    that bench/retrieval_data.py caches: stand-ins of the right geometry, not what the product would embed."""
+    from bench.retrieval_data import cached_vectors, load_records, sets
+
+    records = load_records()
+    base = cached_vectors("first-halves", sets(records)["first-halves"])
+    titles = [r.title.split() for r in records]
+    abstracts = [r.abstract.split() for r in records]
+    vocab, counts = np.unique(np.array([w for words in abstracts for w in words]), return_counts=True)
+    cdf = np.cumsum(counts) / counts.sum()
+    rng = np.random.default_rng(seed)
+    for start in range(0, n, chunk):
+        m = min(chunk, n - start)
+        out_titles, out_abstracts = [], []
+        for i in range(start, start + m):
+            src = i % len(records)
+            copy = i // len(records)
+            texts = []
+            for words in (titles[src], abstracts[src]):
+                if copy:
+                    words = list(words)
+                    swap = np.flatnonzero(rng.random(len(words)) < 0.2)
+                    for j, w in zip(swap, vocab[np.minimum(np.searchsorted(cdf, rng.random(len(swap))), len(vocab) - 1)]):
+                        words[j] = str(w)
+                texts.append(" ".join(words))
+            out_titles.append(texts[0])
+            out_abstracts.append(texts[1])
+        rows = np.arange(start, start + m) % len(records)
+        noise = rng.standard_normal((m, DIM)).astype(np.float32) * (0.5 / np.sqrt(DIM))
+        copies = (np.arange(start, start + m) // len(records))[:, None] > 0
+        vectors = _unit(base[rows] + noise * copies)
+        yield out_titles, out_abstracts, vectors
+
+
+def build_hybrid_store(n: int, seed: int, embedder) -> tuple[Path, dict]:
+    """A workspace database of `n` perturbed papers (FTS5 filled by the store's triggers as they are inserted), their
+    vectors in the embedding cache, and the planned FAISS index built by `PaperIndex.rebuild` from that cache."""
+    from corpus.records import Paper, content_hash
+    from corpus.store import Store
+    from triage.index import PaperIndex
+
+    path = WORK / f"hybrid-{n}-{seed}.db"
+    done = WORK / f"hybrid-{n}-{seed}.json"
+    if path.is_file() and done.is_file():
+        return path, json.loads(done.read_text())
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    timings = {}
+    start = time.perf_counter()
+    with Store(path) as store:
+        now = "2026-01-01T00:00:00+00:00"
+        row = 0
+        for titles, abstracts, vectors in perturbed_corpus(n, seed):
+            cache = {}
+            with store.transaction() as db:
+                for title, abstract, vector in zip(titles, abstracts, vectors):
+                    row += 1
+                    digest = content_hash(Paper(title=title, abstract=abstract).embedding_text())
+                    cache[digest] = vector
+                    db.execute(
+                        "INSERT INTO papers (id, uid, source, title, title_key, abstract, content_hash, revision, added_at, modified_at) "
+                        "VALUES (?, ?, 'synthetic', ?, ?, ?, ?, 1, ?, ?)",
+                        (row, f"synthetic:{row}", title, title.lower(), abstract, digest, now, now),
+                    )
+            store.put_embeddings(embedder.model_id, cache)
+            if row % 100_000 == 0:
+                print(f"  hybrid {n:,}: {row:,} papers stored", file=sys.stderr, flush=True)
+        store.set_meta("revision", "1")
+        timings["store_s"] = time.perf_counter() - start
+        start = time.perf_counter()
+        PaperIndex(WORK / f"hybrid-{n}-{seed}-index", embedder.model_id).rebuild(store, embedder)
+        timings["index_s"] = time.perf_counter() - start
+        sizes = {r["name"]: r["n"] for r in store.query("SELECT name, SUM(pgsize) AS n FROM dbstat GROUP BY name")}
+    timings["fts_bytes"] = sum(v for k, v in sizes.items() if k.startswith("papers_fts"))
+    timings["papers_bytes"] = sizes.get("papers", 0)
+    timings["file_bytes"] = path.stat().st_size
+    done.write_text(json.dumps(timings))
+    return path, timings
+
+
+def measure_hybrid(args) -> list[str]:
+    """Single-query latency of `rank_prior_work` (k=10) in each mode at each size, and the FTS5 index's size."""
+    from bench.retrieval_data import QUERIES, cached_vectors, load_records, make_default_embedder, sets
+    from corpus.store import Store
+    from triage.index import PaperIndex
+    from triage.similar import rank_prior_work
+
+    embedder = make_default_embedder()
+    records = load_records()
+    texts = sets(records)["second-halves"]
+    query_vectors = cached_vectors("second-halves", texts, embedder)
+    step = max(1, QUERIES // args.hybrid_queries)
+    queries = list(zip(texts[::step], query_vectors[::step]))[: args.hybrid_queries]
+    rows = []
+    for n in args.hybrid:
+        path, built = build_hybrid_store(n, args.seed, embedder)
+        with Store(path) as store:
+            index = PaperIndex(WORK / f"hybrid-{n}-{args.seed}-index", embedder.model_id)
+            index.read()
+            times: dict[str, list[float]] = {m: [] for m in ("dense", "lexical", "hybrid")}
+            for query_text, vector in queries[:5]:  # warm the page cache once, as a long-lived process would be
+                rank_prior_work(store, index, embedder, [query_text], vector[None, :], k=10)
+            for run in range(args.runs):
+                per: dict[str, list[float]] = {m: [] for m in times}
+                for i, (query_text, vector) in enumerate(queries):
+                    for mode in (("dense", "lexical", "hybrid") if i % 2 == 0 else ("hybrid", "lexical", "dense")):
+                        start = time.perf_counter()
+                        rank_prior_work(store, index, embedder, [query_text], vector[None, :], k=10, mode=mode)
+                        per[mode].append((time.perf_counter() - start) * 1000)
+                for mode in times:
+                    times[mode].append(float(np.percentile(per[mode], 50)))
+                print(f"  hybrid {n:,} run {run + 1}: " + ", ".join(f"{m} p50 {times[m][-1]:.1f} ms" for m in times), file=sys.stderr, flush=True)
+        rows.append((n, index.meta, built, times))
+    lines = [
+        "## Hybrid similar queries at scale (issue 15)",
+        "",
+        f"Data: the 10k arXiv sample repeated with perturbations (each copy after the first has every word replaced with "
+        "probability 0.2 by a word drawn from the sample's word frequencies; its vector is the vector of the original's first "
+        "half-abstract (a stand-in) plus "
+        "Gaussian noise, cosine ~0.9), stored through a workspace database whose triggers fill the FTS5 index, vectors in "
+        "the embedding cache, FAISS index by `PaperIndex.rebuild` (`plan_for`). Repeats make rare words 100 times as common "
+        f"at 1M as in one copy, which is harder on BM25 than a real corpus of that size. Queries: {len(queries)} second halves "
+        "of sample abstracts (real text, real vectors). Latency: one `rank_prior_work(k=10)` call (dense search, FTS5 query, "
+        f"fusion, paper lookup, cosines from the cache) at a time, modes interleaved; p50 per run, median (min–max) over {args.runs} runs.",
+        "",
+        "| papers | FAISS index | dense p50 ms | lexical p50 ms | hybrid p50 ms | FTS5 index | papers table | database file | store + FTS build s | index build s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for n, meta, built, times in rows:
+        assert meta is not None, "every measured size was built"
+        factory = "IDMap2,Flat" if meta.kind == "flat" else f"IVF{meta.nlist},SQ8 nprobe {meta.nprobe}"
+        lines.append(
+            f"| {n:,} | `{factory}` | {spread(times['dense'])} | {spread(times['lexical'])} | {spread(times['hybrid'])} | "
+            f"{mb(built['fts_bytes'])} | {mb(built['papers_bytes'])} | {mb(built['file_bytes'])} | {built['store_s']:.0f} | {built['index_s']:.0f} |"
+        )
+    big = rows[-1]
+    p50 = statistics.median(big[3]["hybrid"])
+    lines += ["", f"Target: hybrid p50 ≤ 50 ms at 1,000,000 papers on 2 cores. Largest size measured: {big[0]:,} papers, "
+              f"{p50:.1f} ms ({'met' if p50 <= 50 and big[0] >= 1_000_000 else 'met at this size' if p50 <= 50 else 'missed'})."]
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[60_000, 250_000, 1_000_000])
@@ -426,7 +579,23 @@ def main() -> int:
     parser.add_argument("--real-count", type=int, default=3000, help="abstracts to embed for the real check (default 3000)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", action="store_true", help="keep the vectors and index files under bench/out/index-work")
+    parser.add_argument("--hybrid", type=int, nargs="+", help="instead: hybrid query latency and FTS5 size at these corpus sizes")
+    parser.add_argument("--hybrid-queries", type=int, default=200, help="queries per run for --hybrid (default 200)")
     args = parser.parse_args()
+
+    if args.hybrid:
+        WORK.mkdir(parents=True, exist_ok=True)
+        python = ".venv/bin/python" if Path(sys.executable).is_relative_to(ROOT / ".venv") else sys.executable
+        load_start, started = os.getloadavg()[0], time.time()
+        lines = measure_hybrid(args)
+        command = f"cd {shlex.quote(str(ROOT))} && {python} bench/index_scale.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        lines[1:1] = ["", f"Command: `{command}`", "", f"Machine: {machine()}; load average {load_start:.1f} at start, "
+                      f"{os.getloadavg()[0]:.1f} at end (other developers share these cores). {(time.time() - started) / 60:.0f} min in all "
+                      "(building the stores is cached under bench/out/index-work between runs)."]
+        markdown = "\n".join(lines)
+        write_section("hybrid-scale", markdown)
+        print(markdown)
+        return 0
 
     import faiss
 

@@ -209,6 +209,37 @@ def _v5_hazard(db: sqlite3.Connection) -> None:
     )
 
 
+def _v6_lexical(db: sqlite3.Connection) -> None:
+    """A full-text (FTS5, BM25) index over the papers' titles and abstracts, kept in step by triggers.
+
+    External content: the index stores no second copy of the text, only its postings, and reads titles and abstracts
+    from `papers`. The triggers run inside whatever transaction changes a paper, so an import that rolls back leaves
+    the index exactly as it was.
+    """
+    # The tokenizer and its options are spelled out rather than imported: a migration must stay what it shipped as.
+    db.execute(
+        "CREATE VIRTUAL TABLE papers_fts USING fts5 (title, abstract, content = 'papers', content_rowid = 'id', "
+        "tokenize = 'unicode61 remove_diacritics 2')"
+    )
+    # Trigger bodies hold semicolons, so they cannot go through _run_script. Spelled out in full: SQL is never
+    # assembled from pieces here (tests/test_untrusted_artifacts.py checks that).
+    db.execute(
+        "CREATE TRIGGER papers_fts_insert AFTER INSERT ON papers BEGIN "
+        "INSERT INTO papers_fts (rowid, title, abstract) VALUES (new.id, new.title, new.abstract); END"
+    )
+    db.execute(
+        "CREATE TRIGGER papers_fts_delete AFTER DELETE ON papers BEGIN "
+        "INSERT INTO papers_fts (papers_fts, rowid, title, abstract) VALUES ('delete', old.id, old.title, old.abstract); END"
+    )
+    db.execute(
+        "CREATE TRIGGER papers_fts_update AFTER UPDATE OF title, abstract ON papers BEGIN "
+        "INSERT INTO papers_fts (papers_fts, rowid, title, abstract) VALUES ('delete', old.id, old.title, old.abstract); "
+        "INSERT INTO papers_fts (rowid, title, abstract) VALUES (new.id, new.title, new.abstract); END"
+    )
+    db.execute("INSERT INTO papers_fts (papers_fts) VALUES ('rebuild')")
+
+
+
 def _v7_review_versions(db: sqlite3.Connection) -> None:
     """Draft versions and blind review: an item's path and version, and what a decision was made with.
 
@@ -233,7 +264,7 @@ def _v7_review_versions(db: sqlite3.Connection) -> None:
 
 
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
-    _v1_initial, _v2_labels, _v3_jobs, _v4_reviews, _v5_hazard, _v7_review_versions,
+    _v1_initial, _v2_labels, _v3_jobs, _v4_reviews, _v5_hazard, _v6_lexical, _v7_review_versions,
 ]
 
 

@@ -58,6 +58,15 @@ def _assert_index_matches_store(home: Path) -> None:
     assert set(faiss.vector_to_array(loaded.id_map).tolist()) == row_ids
 
 
+def _assert_fts_matches_store(home: Path) -> None:
+    """FTS5's own check: every paper's title and abstract indexed exactly as stored, nothing else indexed."""
+    from corpus.lexical import index_check
+    from corpus.store import Store
+
+    with Store(home / "triage.db") as store:
+        assert index_check(store)
+
+
 # --- SIGKILL loop ------------------------------------------------------------------------------------------------
 
 
@@ -115,8 +124,49 @@ def test_batch_killed_again_and_again_then_resumed_has_every_paper_once(home, tm
         assert db.execute("SELECT COUNT(*) FROM papers WHERE arxiv_id LIKE '2612.%'").fetchone()[0] == papers
     assert _integrity(home / "triage.db") == "ok"
     _assert_index_matches_store(home)
+    _assert_fts_matches_store(home)
     leftovers = sorted(p.name for p in Workspace.at(home).index_dir.glob(".*.tmp"))
     FIGURES["index temporary files left by kills"] = len(leftovers)
+
+
+@pytest.mark.slow
+def test_corpus_import_killed_leaves_the_full_text_index_consistent(workspace, tmp_path):
+    """`triage corpus import` is one transaction and the FTS5 triggers run inside it: SIGKILLed at random moments,
+    each import leaves the papers and their full-text index both as they were, or both complete."""
+    from corpus import lexical
+    from corpus.store import Store
+    from triage.library import open_store
+
+    with open_store(workspace) as store:
+        before = store.paper_count()
+        assert store.query("SELECT COUNT(*) AS n FROM papers_fts WHERE papers_fts MATCH 'concurrent'")[0]["n"] == 0
+    home = workspace.home
+    rng = random.Random(11)
+    kills = 0
+    for n in range(6):
+        path = _csv(tmp_path / f"kill{n}.csv", 100_000 + n * 3000, 3000)
+        process = subprocess.Popen(_triage(home, "-q", "corpus", "import", str(path)), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(rng.uniform(0.3, 2.5))
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+            kills += 1
+        process.wait(timeout=120)
+        assert _integrity(home / "triage.db") == "ok"
+        _assert_fts_matches_store(home)
+        with Store(home / "triage.db") as store:
+            count = store.paper_count()
+            # A batch of 3,000 lands whole or not at all, in the papers and in the index alike.
+            assert (count - before) % 3000 == 0
+            indexed = store.query("SELECT COUNT(*) AS n FROM papers_fts WHERE papers_fts MATCH ?", (lexical.match_expression(["concurrent"]),))
+            assert indexed[0]["n"] == count - before
+    assert kills >= 1
+    FIGURES["corpus imports SIGKILLed, full-text index checked after each"] = kills
+    done = subprocess.run(_triage(home, "-q", "corpus", "import", str(tmp_path / "kill0.csv")), cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    _assert_fts_matches_store(home)
+    with Store(home / "triage.db") as store:
+        indexed = store.query("SELECT COUNT(*) AS n FROM papers_fts WHERE papers_fts MATCH 'concurrent'")[0]["n"]
+        assert indexed == store.paper_count() - before >= 3000
 
 
 # --- two processes at once ---------------------------------------------------------------------------------------

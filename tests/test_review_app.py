@@ -185,3 +185,32 @@ async def test_sorting_filtering_search_help_and_prior_work(workspace):
         await pilot.press("enter")
         await pilot.pause()
         assert main.sort_by == "date"
+
+
+async def test_prior_work_shows_matched_passages_side_by_side():
+    from textual.app import App
+
+    from triage.review_records import PriorDetail, _with_passages
+    from triage.similar import MatchedPassage
+
+    match = MatchedPassage(
+        passage="Our draft trains sparse autoencoders on GPT-2.", prior="We train SAEs on GPT-2 activations.",
+        similarity=0.81, overlap=0.64, shared_terms=["gpt", "sparse"],
+    )
+    prior = PriorDetail(id="2309.08600", title="Sparse Autoencoders Find Features", similarity=0.81, passages=[match])
+    # The stored form (JSON) comes back with its passages as objects, and older records without them still load.
+    assert _with_passages(PriorDetail, {**prior.__dict__, "passages": [match.__dict__]}) == prior
+    assert _with_passages(PriorDetail, {"id": "x", "title": "t", "similarity": 0.5}).passages == []
+
+    class Host(App):
+        def on_mount(self) -> None:
+            self.push_screen(PriorWorkScreen(prior))
+
+    app = Host()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        draft = app.screen.query_one(".matched-draft")
+        beside = app.screen.query_one(".matched-prior")
+        assert "sparse autoencoders" in str(draft.render()) and "SAEs" in str(beside.render())
+        assert draft.region.y == beside.region.y and draft.region.x < beside.region.x  # side by side
+        assert "shared: gpt, sparse" in str(app.screen.query_one(".matched-evidence").render())

@@ -51,6 +51,16 @@ class PassageSet:
     vectors: np.ndarray
 
 
+@dataclass(frozen=True)
+class Prior:
+    """A document's nearest other paper, and whether it counts as the same work (`triage/similar.py` decides)."""
+
+    id: str
+    similarity: float
+    same_work: bool
+    detail: str = ""  # how the match was judged, for the note
+
+
 @dataclass
 class Assessment:
     """One document's score record, with the evidence behind it."""
@@ -115,11 +125,11 @@ def _passage_scores(probe: ProbeSet, passages: PassageSet, doc_logits: dict[str,
 
 def assess(
     probe: ProbeSet, policy: TierPolicy, doc_vectors: np.ndarray, *,
-    prior: Sequence[tuple[str, float] | None], passages: Sequence[PassageSet | None] | None = None,
+    prior: Sequence[Prior | None], passages: Sequence[PassageSet | None] | None = None,
 ) -> list[Assessment]:
     """Score documents: calibrated axes with their spread, the tier and its reasons, areas, driving passages, notes.
 
-    `prior` holds each document's nearest other paper (id, cosine) or None; `passages`, where given, adds passage
+    `prior` holds each document's nearest other paper or None; `passages`, where given, adds passage
     attribution and the passage rules (a capability-heavy or hazardous passage keeps a draft out of "publish").
     """
     doc_vectors = np.asarray(doc_vectors, dtype=np.float32)
@@ -147,9 +157,12 @@ def assess(
         )
         reasons, notes = list(decision.reasons), []
         nearest = prior[i]
-        if nearest is not None and nearest[1] >= policy.public_work_similarity:
+        if nearest is not None and nearest.same_work:
             reasons.append("similar-public-work")
-            notes.append(f"closely matches public work {nearest[0]} ({nearest[1]:.2f}); what is already public carries less marginal risk")
+            notes.append(
+                f"closely matches public work {nearest.id} ({nearest.detail or f'cosine {nearest.similarity:.2f}'}); "
+                "what is already public carries less marginal risk"
+            )
         if "out-of-distribution" in reasons:
             notes.append(f"far from every labelled example (nearest similarity {similarity:.2f}); the scores are a guess")
         if "capability-passage" in reasons and max_cap is not None:

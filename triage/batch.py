@@ -24,7 +24,7 @@ from corpus.scores import ScoreRecord
 from corpus.store import Store
 from models.embedders import Embedder
 from models.probes import ProbeSet
-from triage.assessment import assess
+from triage.assessment import Prior, assess
 from triage.embedding import embed_texts
 from triage.errors import UsageError
 from triage.index import PaperIndex
@@ -259,18 +259,20 @@ class _Run:
     def _score(self, row_ids: list[int], vectors: np.ndarray) -> list[jobs.JobResult]:
         hits = self.index.search(vectors, 2)  # two, as a paper already indexed finds itself first
         known = self.store.get_papers(list({row_id for row in hits for row_id, _ in row}))
-        prior: list[tuple[str, float] | None] = []
+        prior: list[Prior | None] = []
         for i, row_id in enumerate(row_ids):
             nearest = next(((hit, sim) for hit, sim in hits[i] if hit != row_id and hit in known), None)
             if nearest is None:
                 prior.append(None)
             else:
                 paper = known[nearest[0]].paper
-                prior.append((paper.arxiv_id or paper.uid or "", round(nearest[1], 4)))
+                similarity = round(nearest[1], 4)
+                # Both engines judge "the same work" by cosine alone (the Ray engine has no full-text index).
+                prior.append(Prior(paper.arxiv_id or paper.uid or "", similarity, similarity >= self.policy.public_work_similarity))
         assessed = assess(self.probe, self.policy, vectors, prior=prior)
         return [
             jobs.JobResult(
-                paper_id=row_id, scores=result.scores, prior_id=near[0] if near else None, prior_similarity=near[1] if near else None,
+                paper_id=row_id, scores=result.scores, prior_id=near.id if near else None, prior_similarity=near.similarity if near else None,
             )
             for row_id, result, near in zip(row_ids, assessed, prior)
         ]

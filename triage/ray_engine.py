@@ -148,10 +148,12 @@ def nearest_other(queries: np.ndarray, uids: Sequence[str], reference: tuple) ->
 
 def score_vectors(probe, policy: TierPolicy, vectors: np.ndarray, uids: Sequence[str], reference: tuple) -> list[tuple]:
     """Prior work and `assess` for one partition: (score record, prior) per paper; runs as a Ray task."""
-    from triage.assessment import assess
+    from triage.assessment import Prior, assess
 
-    prior = nearest_other(vectors, uids, reference)
-    return [(result.scores, near) for result, near in zip(assess(probe, policy, vectors, prior=prior), prior)]
+    nearest = nearest_other(vectors, uids, reference)
+    # "The same work" by cosine alone, as the in-process batch engine judges it.
+    prior = [None if n is None else Prior(n[0], n[1], n[1] >= policy.public_work_similarity) for n in nearest]
+    return [(result.scores, near) for result, near in zip(assess(probe, policy, vectors, prior=prior), nearest)]
 
 
 # --- the driver ----------------------------------------------------------------------------------------------------

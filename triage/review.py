@@ -425,7 +425,7 @@ def _prior_details(store: Store, similar: list["PriorWork"]) -> list[PriorDetail
         details.append(
             PriorDetail(
                 id=work.id, title=work.title, similarity=work.similarity, year=work.year, url=work.url,
-                summary=stored.paper.abstract if stored else "",
+                summary=stored.paper.abstract if stored else "", passages=list(work.passages),
             )
         )
     return details

@@ -11,6 +11,7 @@ from triage.errors import UsageError
 
 if TYPE_CHECKING:
     from triage.scoring import DocumentScore
+    from triage.similar import MatchedPassage
 
 APPROVE, APPROVE_WITH_CHANGES, RESTRICT, HOLD, ESCALATE = "approve", "approve with changes", "restrict", "hold", "escalate"
 STATES = (APPROVE, APPROVE_WITH_CHANGES, RESTRICT, HOLD, ESCALATE)
@@ -57,6 +58,14 @@ class PriorDetail:
     year: int | None = None
     url: str | None = None
     summary: str = ""
+    passages: list["MatchedPassage"] = field(default_factory=list)  # draft passages beside this paper's matching text
+
+
+def _with_passages(cls, raw: dict):
+    """A prior-work record back from JSON, its matched passages made objects again (none in records from before them)."""
+    from triage.similar import MatchedPassage
+
+    return cls(**{**raw, "passages": [MatchedPassage(**m) for m in raw.get("passages", [])]})
 
 
 @dataclass
@@ -90,7 +99,7 @@ class ItemScore:
 
         try:
             document = DocumentScore.from_dict(raw["score"])
-            return cls(document=document, prior=[PriorDetail(**p) for p in raw["prior"]], scored_at=raw["scored_at"])
+            return cls(document=document, prior=[_with_passages(PriorDetail, p) for p in raw["prior"]], scored_at=raw["scored_at"])
         except (KeyError, TypeError, ValueError):
             return None  # a stale cache entry: the next scoring run replaces it
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from corpus.errors import InputError
@@ -15,14 +15,14 @@ from corpus.scores import SCORE_COLUMNS, ScoreRecord
 from corpus.store import Store
 from models.embedders import Embedder
 from models.probes import ProbeSet
-from triage.assessment import AreaScore, PassageScore, PassageSet, assess, mean_vector
+from triage.assessment import AreaScore, PassageScore, PassageSet, Prior, assess, mean_vector
 from triage.embedding import embed_texts
 from triage.index import PaperIndex
 from triage.library import open_store, synced_index
 from triage.policy import POLICY_FILE, TierPolicy
 from triage.probe_registry import current_probe
 from triage.progress import Reporter
-from triage.similar import _paper_for_arxiv_id, neighbours
+from triage.similar import MatchedPassage, _paper_for_arxiv_id, prior_work
 from triage.workspace import Workspace
 
 
@@ -45,6 +45,7 @@ class PriorWork:
     similarity: float
     year: int | None = None
     url: str | None = None
+    passages: list[MatchedPassage] = field(default_factory=list)  # draft passages beside this paper's text, when it is the same work
 
 
 @dataclass
@@ -88,7 +89,7 @@ class DocumentScore:
         scores = ScoreRecord.from_row({**{k: body.pop(k) for k in SCORE_COLUMNS if k in body and k != "areas"}, "areas": names})
         return cls(
             id=body["id"], title=body["title"], scores=scores, areas=[AreaScore(**a) for a in body["areas"]],
-            passages=[PassageScore(**p) for p in body["passages"]], similar=[PriorWork(**p) for p in body["similar"]],
+            passages=[PassageScore(**p) for p in body["passages"]], similar=[PriorWork(**{**p, "passages": [MatchedPassage(**m) for m in p.get("passages", [])]}) for p in body["similar"]],
             nearest_labelled=[LabelledExample(**e) for e in body["nearest_labelled"]], notes=list(body["notes"]),
             probe_version=body["probe_version"], embedder_id=body["embedder_id"], content_hash=body["content_hash"], kind=body["kind"],
         )
@@ -128,11 +129,16 @@ def score_one(
     vectors, _ = embed_texts(store, embedder, texts, reporter=reporter, label="embedding passages")
     doc_vector = mean_vector(vectors)
     exclude = {item.exclude_row} if item.exclude_row is not None else set()
-    hits = neighbours(store, index, doc_vector, k_similar, exclude=exclude)
-    similar = [PriorWork(id=h.arxiv_id or h.id, title=h.title, similarity=h.similarity, year=h.year, url=h.url) for h in hits]
+    match = prior_work(store, index, embedder, texts, vectors, k=k_similar, exclude=exclude)
+    similar = [PriorWork(id=h.arxiv_id or h.id, title=h.title, similarity=h.similarity, year=h.year, url=h.url) for h in match.hits]
+    if similar:
+        similar[0].passages = match.passages
+    prior = None if not similar else Prior(
+        similar[0].id, similar[0].similarity, match.same_work,
+        detail=f"cosine {match.similarity:.2f}, shares {match.overlap:.0%} of the passage's word information",
+    )
     result = assess(
-        probe, policy, doc_vector[None, :], prior=[(similar[0].id, similar[0].similarity) if similar else None],
-        passages=[PassageSet(item.passages, vectors) if item.passages else None],
+        probe, policy, doc_vector[None, :], prior=[prior], passages=[PassageSet(item.passages, vectors) if item.passages else None],
     )[0]
     labelled_idx, labelled_sim = probe.nearest_labelled(doc_vector[None, :], k=3)
     nearest = [
