@@ -24,8 +24,8 @@ class TierPolicy:
     min_labelled_similarity: float = 0.30  # nearest labelled example below this: review, reason "out-of-distribution"
     passage_capabilities: float = 0.85  # a passage this capability-heavy keeps a draft out of "publish"
     public_work_similarity: float = 0.80  # nearest prior work at or above this: say the marginal risk is lower
-    hazard: float = 0.5  # P(hazard) at or above this: never "publish"; review with reason "misuse-hazard"
-    passage_hazard: float = 0.8  # a passage this hazardous does the same, however safe the rest of the draft reads
+    hazard: float = 0.9  # P(hazard) at or above this: never "publish"; review with reason "misuse-hazard"
+    passage_hazard: float = 0.99  # a passage this hazardous does the same, however safe the rest of the draft reads
     no_capability: float = 0.2  # P(capabilities) and P(hazard) both below this: nothing to withhold, "publish"
 
     @classmethod

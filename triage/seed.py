@@ -28,6 +28,7 @@ class SeedItem:
     capabilities: int
     areas: tuple[str, ...] = field(default_factory=tuple)
     hazard: int | None = None  # None: not judged (older attack-adjacent items), so it does not train the hazard head
+    written: bool = False  # a fictional draft this project wrote to cover the guide: a label, never "public work"
 
     def to_label(self) -> LabelledText:
         return LabelledText(
@@ -60,7 +61,7 @@ def load_seed() -> tuple[SeedItem, ...]:
                 SeedItem(
                     title=raw["title"], summary=raw["summary"], year=raw.get("year"), arxiv_id=raw.get("arxiv_id"),
                     safety=int(raw["safety"]), capabilities=int(raw["capabilities"]), areas=tuple(raw.get("areas", ())),
-                    hazard=None if raw.get("hazard") is None else int(raw["hazard"]),
+                    hazard=None if raw.get("hazard") is None else int(raw["hazard"]), written=raw.get("kind") == "written",
                 )
             )
     return tuple(items)
@@ -98,7 +99,8 @@ def ensure_seeded(store: Store) -> bool:
     if store.get_meta("seed_version") == version and store.label_counts().get(SEED_SOURCE):
         return False
     with store.transaction():
-        store.add_papers(item.to_paper() for item in load_seed())
+        # Only real papers join the corpus: a project-written example found as "prior work" would mislead a reviewer.
+        store.add_papers(item.to_paper() for item in load_seed() if not item.written)
         store.add_labels(item.to_label() for item in load_seed())
         store.set_meta("seed_version", version)
     return True
