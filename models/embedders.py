@@ -232,6 +232,11 @@ def unregister_embedder(name: str) -> None:
     _REGISTRY.pop(name, None)
 
 
+def is_registered(name: str) -> bool:
+    """Whether `name` was registered in this process (other processes, Ray workers say, do not know it)."""
+    return name in _REGISTRY
+
+
 @contextmanager
 def no_stray_torch_cache():
     """Import torch's model stack without leaving an empty `torchinductor_<user>` folder in the temporary folder.

@@ -53,12 +53,12 @@ def test_a_capability_heavy_passage_keeps_a_draft_out_of_publish():
 
 
 def test_a_hazardous_document_is_never_published_however_safe_it_reads():
-    decision = decide_tier(POLICY, safety=0.97, capabilities=0.05, hazard=0.8, differential=6.4, **CLEAR)
+    decision = decide_tier(POLICY, safety=0.97, capabilities=0.05, hazard=0.95, differential=6.4, **CLEAR)
     assert decision.tier == "review" and decision.reasons == ["misuse-hazard", "safety-dominant"]
 
 
 def test_a_hazardous_passage_is_enough_to_hold_a_safe_draft():
-    decision = decide_tier(POLICY, safety=0.97, capabilities=0.05, hazard=0.1, differential=6.4, max_passage_hazard=0.9, **CLEAR)
+    decision = decide_tier(POLICY, safety=0.97, capabilities=0.05, hazard=0.1, differential=6.4, max_passage_hazard=0.995, **CLEAR)
     assert decision.tier == "review" and decision.reasons[0] == "misuse-hazard"
 
 
@@ -68,12 +68,12 @@ def test_hazard_keeps_a_stricter_tier_and_says_why():
 
 
 def test_hazard_is_flagged_even_when_the_ensemble_abstains():
-    decision = decide_tier(POLICY, safety=0.5, capabilities=0.5, hazard=0.7, differential=0.0, **dict(CLEAR, labelled_similarity=0.1))
+    decision = decide_tier(POLICY, safety=0.5, capabilities=0.5, hazard=0.95, differential=0.0, **dict(CLEAR, labelled_similarity=0.1))
     assert decision.tier == "review" and decision.reasons == ["misuse-hazard", "out-of-distribution"]
 
 
 def test_a_hazard_spread_that_reaches_the_line_holds_a_publish():
-    decision = decide_tier(POLICY, safety=0.97, capabilities=0.05, hazard=0.35, differential=6.4, **dict(CLEAR, hazard_std=0.2))
+    decision = decide_tier(POLICY, safety=0.97, capabilities=0.05, hazard=0.75, differential=6.4, **dict(CLEAR, hazard_std=0.2))
     assert decision.tier == "review" and decision.reasons == ["uncertain-hazard", "safety-dominant"]
 
 

@@ -438,7 +438,11 @@ def run_ray_batch(
     if out is not None and not is_folder_target(out):
         scores_format(Path(out))
     paths = _check_inputs(inputs)
-    spec_of = embedder_spec or _default_spec(embedder, workspace)
+    from models.embedders import is_registered
+
+    # A name registered only in this process (a test double, a plugin) means nothing to an actor: send a copy.
+    registered_here = embedder_spec is not None and embedder_spec.instance is None and is_registered(embedder_spec.model)
+    spec_of = EmbedderSpec(instance=embedder) if registered_here else embedder_spec or _default_spec(embedder, workspace)
     policy = policy or TierPolicy.load(workspace.home / POLICY_FILE)
     spec = {
         "engine": "ray", "inputs": [_fingerprint(path) for path in paths], "model": embedder.model_id,
