@@ -50,7 +50,9 @@ class PoisonEmbedder(FakeEmbedder):
 class PoisonSpec:
     """An EmbedderSpec stand-in whose actors embed with PoisonEmbedder."""
 
+    model: str = "poison"
     backend: str = "auto"
+    instance: None = None
 
     def make(self):
         return PoisonEmbedder()
