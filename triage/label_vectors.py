@@ -16,10 +16,12 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from models.errors import ModelError
+
+if TYPE_CHECKING:  # numpy loads only where vectors are read
+    import numpy as np
 
 LABELS_FILE = "arxiv_labels.jsonl"
 VECTORS_FILE = "arxiv_label_vectors.safetensors"
@@ -79,6 +81,8 @@ def _shipped(model_id: str) -> tuple[dict, dict[str, np.ndarray]] | None:
     blob = _data(VECTORS_FILE)
     if hashlib.sha256(blob).hexdigest() != card.get("sha256"):
         raise ModelError(f"the bundled {VECTORS_FILE} does not match its checksum; reinstall the package")
+    import numpy as np
+
     return card, {name: tensor.astype(np.float32) for name, tensor in load(blob).items()}
 
 

@@ -17,7 +17,6 @@ from urllib.parse import urlencode, urlsplit
 
 import arxiv
 import requests
-from lxml import etree
 
 from corpus.errors import FetchError, InputError
 from corpus.readers import IssueSink, ReadIssue, ignore_issue
@@ -304,6 +303,8 @@ _pacer = _Pacer()
 
 def _read_feed(body: bytes) -> _Feed:
     """The feed's total and raw entries; a body that is not an Atom feed is worth retrying."""
+    from lxml import etree  # only the feed parser needs it; importing the reader stays light
+
     try:
         root = etree.fromstring(body, etree.XMLParser(resolve_entities=False, no_network=True))
     except etree.XMLSyntaxError as err:
