@@ -61,13 +61,6 @@ class PriorDetail:
     passages: list["MatchedPassage"] = field(default_factory=list)  # draft passages beside this paper's matching text
 
 
-def _with_passages(cls, raw: dict):
-    """A prior-work record back from JSON, its matched passages made objects again (none in records from before them)."""
-    from triage.similar import MatchedPassage
-
-    return cls(**{**raw, "passages": [MatchedPassage(**m) for m in raw.get("passages", [])]})
-
-
 @dataclass
 class ItemScore:
     """An item's scored document from one probe version, and its similar prior work with summaries."""
@@ -95,11 +88,11 @@ class ItemScore:
     @classmethod
     def from_dict(cls, raw: dict) -> "ItemScore | None":
         """The stored form back, or None when it was written by a version whose score fields differ."""
-        from triage.scoring import DocumentScore
+        from triage.scoring import DocumentScore, with_passages
 
         try:
             document = DocumentScore.from_dict(raw["score"])
-            return cls(document=document, prior=[_with_passages(PriorDetail, p) for p in raw["prior"]], scored_at=raw["scored_at"])
+            return cls(document=document, prior=[with_passages(PriorDetail, p) for p in raw["prior"]], scored_at=raw["scored_at"])
         except (KeyError, TypeError, ValueError):
             return None  # a stale cache entry: the next scoring run replaces it
 

@@ -89,10 +89,15 @@ class DocumentScore:
         scores = ScoreRecord.from_row({**{k: body.pop(k) for k in SCORE_COLUMNS if k in body and k != "areas"}, "areas": names})
         return cls(
             id=body["id"], title=body["title"], scores=scores, areas=[AreaScore(**a) for a in body["areas"]],
-            passages=[PassageScore(**p) for p in body["passages"]], similar=[PriorWork(**{**p, "passages": [MatchedPassage(**m) for m in p.get("passages", [])]}) for p in body["similar"]],
+            passages=[PassageScore(**p) for p in body["passages"]], similar=[with_passages(PriorWork, p) for p in body["similar"]],
             nearest_labelled=[LabelledExample(**e) for e in body["nearest_labelled"]], notes=list(body["notes"]),
             probe_version=body["probe_version"], embedder_id=body["embedder_id"], content_hash=body["content_hash"], kind=body["kind"],
         )
+
+
+def with_passages(cls, raw: dict):
+    """A prior-work record back from JSON, its matched passages made objects again (none in records from before them)."""
+    return cls(**{**raw, "passages": [MatchedPassage(**m) for m in raw.get("passages", [])]})
 
 
 def inputs_from_text(text: str, title: str | None = None) -> ScoreInput:
