@@ -190,7 +190,8 @@ async def test_sorting_filtering_search_help_and_prior_work(workspace):
 async def test_prior_work_shows_matched_passages_side_by_side():
     from textual.app import App
 
-    from triage.review_records import PriorDetail, _with_passages
+    from triage.review_records import PriorDetail
+    from triage.scoring import with_passages as _with_passages
     from triage.similar import MatchedPassage
 
     match = MatchedPassage(
