@@ -42,9 +42,9 @@ class Source:
 def _embed(texts: list[str]) -> np.ndarray:
     from models.embedders import make_embedder
     from triage.embedding import embed_texts
-    from triage.library import open_store
     from triage.progress import Reporter
     from triage.workspace import Workspace
+    from triage.workspace_data import open_store
 
     workspace = Workspace.at(HOME)
     embedder = make_embedder(backend="onnx", cache_dir=workspace.onnx_dir)

@@ -60,9 +60,9 @@ def compare_int8() -> int:
     """Zero-shot and 5-fold AUROCs with fp32 ONNX vectors (identical to sentence-transformers') and int8 ones."""
     from models.embedders import make_embedder
     from triage.evaluation import evaluate
-    from triage.library import open_store
     from triage.probe_registry import current_probe
     from triage.workspace import Workspace
+    from triage.workspace_data import open_store
 
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -112,9 +112,9 @@ def main() -> int:
         return compare_int8()
     from models.embedders import make_embedder
     from triage.evaluation import evaluate
-    from triage.library import open_store
     from triage.probe_registry import current_probe
     from triage.workspace import Workspace
+    from triage.workspace_data import open_store
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)

@@ -86,9 +86,9 @@ def main() -> None:
     from corpus import reviews
     from models.embedders import FakeEmbedder
     from tests.review_helpers import seed_snapshot_session
-    from triage.library import open_store
     from triage.review import ReviewSession
     from triage.workspace import Workspace
+    from triage.workspace_data import open_store
 
     home = Path(tempfile.mkdtemp(prefix="review-scale-"))
     workspace = Workspace.at(home / "ws")

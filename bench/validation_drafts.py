@@ -30,10 +30,10 @@ def main() -> int:
     from sklearn.metrics import roc_auc_score
 
     from models.embedders import make_embedder
-    from triage.library import open_store
     from triage.probe_registry import current_probe
     from triage.scoring import score_documents
     from triage.workspace import Workspace
+    from triage.workspace_data import open_store
 
     labels = json.loads((DRAFTS / "labels.json").read_text())
     with tempfile.TemporaryDirectory() as tmp:

@@ -17,6 +17,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from models.atomic_files import atomic_write
 from models.errors import ModelError
 from models.onnx_spec import OUTPUT, WEIGHTS, ModelSpec, input_arrays, load_tokenizer
 
@@ -152,28 +153,13 @@ class ExportCache:
             **details,
         }
         # The model first, the card second: a crash in between leaves a card that does not match, so a re-export.
-        _write_atomically(self.onnx_path, data)
-        _write_atomically(self.card_path, (json.dumps(card, indent=2) + "\n").encode())
+        atomic_write(self.onnx_path, data)
+        atomic_write(self.card_path, (json.dumps(card, indent=2) + "\n").encode())
         return data
 
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Readers see the old file or the whole new one, never a torn write."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; the cache is as readable as any other workspace file
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def export_onnx(spec: ModelSpec, work_dir: Path) -> tuple[bytes, dict[str, Any]]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from models.atomic_files import atomic_write
 from models.errors import ModelError
 
 WEIGHTS_FILE = "probe.safetensors"
@@ -145,8 +145,8 @@ class ProbeSet:
         card["version"] = _version_of(card)
         target = Path(root) / card["version"]
         target.mkdir(parents=True, exist_ok=True)
-        _atomic_write(target / WEIGHTS_FILE, blob)
-        _atomic_write(target / CARD_FILE, json.dumps(card, indent=2, ensure_ascii=False).encode())
+        atomic_write(target / WEIGHTS_FILE, blob)
+        atomic_write(target / CARD_FILE, json.dumps(card, indent=2, ensure_ascii=False).encode())
         self.card = card
         return target
 
@@ -154,18 +154,6 @@ class ProbeSet:
 def _version_of(card: dict) -> str:
     body = json.dumps({k: v for k, v in card.items() if k != "version"}, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(body.encode()).hexdigest()[:12]
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def read_card(folder: Path) -> dict:

@@ -38,10 +38,10 @@ def main() -> int:
     from triage.embedding import embed_texts
     from triage.label_vectors import CARD_FILE, LABELS_FILE, VECTORS_FILE, bundled_labels, labels_digest
     from triage.labels import training_rows
-    from triage.library import open_store
     from triage.progress import Reporter
     from triage.seed import load_seed, seed_version
     from triage.workspace import Workspace
+    from triage.workspace_data import open_store
 
     labels = bundled_labels()
     records = {}

@@ -24,8 +24,8 @@ TINY_TRAINING = TrainingConfig(members=2, folds=2)
 
 def train_tiny_probe(workspace: Workspace, dim: int = 64) -> Path:
     """Train a probe set for `fake-hash-<dim>` on the seed labels through the public API; returns its folder."""
-    from triage.library import open_store
     from triage.probe_registry import train
+    from triage.workspace_data import open_store
 
     with open_store(workspace) as store:
         train(workspace, store, FakeEmbedder(dim), config=TINY_TRAINING)

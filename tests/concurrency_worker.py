@@ -36,7 +36,7 @@ def review(home: Path, count: int) -> int:
 def labels(home: Path, count: int) -> int:
     """Add `count` training labels, one small transaction each."""
     from corpus.records import LabelledText
-    from triage.library import open_store
+    from triage.workspace_data import open_store
 
     with open_store(Workspace.at(home)) as store:
         for n in range(count):

@@ -56,9 +56,9 @@ def real_embedder():
 @pytest.fixture(scope="session")
 def seeded_real_home(tmp_path_factory, real_embedder):
     """A workspace with the seed corpus embedded, indexed and its default probe trained by the real model, once per run."""
-    from triage.library import open_store, synced_index
     from triage.probe_registry import current_probe
     from triage.workspace import Workspace
+    from triage.workspace_data import open_store, synced_index
 
     workspace = Workspace.at(tmp_path_factory.mktemp("seeded-real"))
     with open_store(workspace) as store:

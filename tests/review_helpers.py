@@ -6,9 +6,9 @@ import time
 from pathlib import Path
 
 from corpus import reviews
-from triage.library import open_store
 from triage.review import ReviewSession
 from triage.review_records import Checklist, ItemScore, PriorDetail
+from triage.workspace_data import open_store
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "triage" / "data" / "examples"
 SAE = EXAMPLES / "interpretability_sae_draft.md"

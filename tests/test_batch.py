@@ -190,7 +190,7 @@ class _InterruptingEmbedder(FakeEmbedder):
 
 def test_ctrl_c_then_rerun_resumes_and_a_second_job_embeds_nothing(workspace, home, tmp_path):
     snapshot = write_snapshot(tmp_path / "snap.jsonl", 50)
-    from triage.library import open_store, synced_index
+    from triage.workspace_data import open_store, synced_index
 
     with open_store(workspace) as store:  # index the seed first, so the embedder's calls are the batch's own
         synced_index(workspace, store, FakeEmbedder())

@@ -135,7 +135,7 @@ def test_corpus_import_killed_leaves_the_full_text_index_consistent(workspace, t
     each import leaves the papers and their full-text index both as they were, or both complete."""
     from corpus import lexical
     from corpus.store import Store
-    from triage.library import open_store
+    from triage.workspace_data import open_store
 
     with open_store(workspace) as store:
         before = store.paper_count()
@@ -197,7 +197,7 @@ def _csv(path: Path, start: int, rows: int) -> Path:
 @pytest.mark.slow
 def test_corpus_import_loop_beside_similar_and_labels(workspace, tmp_path):
     """`triage corpus import` of large CSVs in a loop while other processes read, sync the index and write labels."""
-    from triage.library import open_store, synced_index
+    from triage.workspace_data import open_store, synced_index
 
     with open_store(workspace) as store:  # seeded and indexed first, so every process starts from the same place
         synced_index(workspace, store, FakeEmbedder(64))
@@ -256,7 +256,7 @@ def test_batch_importing_while_review_records_decisions(home, tmp_path):
 
 def test_two_index_rebuilds_at_once_serialise_on_the_lock(workspace, tmp_path):
     """Two processes rebuilding the same index: the file lock makes them take turns; the result is one valid index."""
-    from triage.library import open_store
+    from triage.workspace_data import open_store
 
     with open_store(workspace):
         pass  # seeded once, before the race

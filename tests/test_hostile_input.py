@@ -270,7 +270,7 @@ def scores_file(tmp_path):
 
 
 def test_report_html_refuses_the_workspace_its_input_and_foreign_files(capsys, workspace, scores_file, tmp_path):
-    from triage.library import open_store
+    from triage.workspace_data import open_store
 
     with open_store(workspace):
         pass
@@ -392,8 +392,8 @@ def test_a_policy_that_is_not_an_object_is_one_line(capsys, tmp_path):
 @pytest.mark.parametrize("edit", [{"kind": "ivf"}, {"kind": "ivf-sq8", "nlist": 256}, {"count": "many"}, {"nprobe": None}, {"dim": 65}, {"revision": 1.5}])
 def test_an_edited_index_sidecar_is_rebuilt_with_a_note(workspace, fake_embedder, edit):
     from triage.index import PaperIndex
-    from triage.library import open_store
     from triage.progress import RecordingReporter
+    from triage.workspace_data import open_store
 
     with open_store(workspace) as store:
         index = PaperIndex(workspace.index_dir, fake_embedder.model_id)
@@ -482,9 +482,9 @@ def test_an_edited_probe_card_is_named(workspace, tiny_probes):
     from models.embedders import FakeEmbedder
     from tests.batch_helpers import copy_probes
     from triage.errors import UsageError
-    from triage.library import open_store
     from triage.probe_registry import current_probe, load_version
     from triage.progress import RecordingReporter
+    from triage.workspace_data import open_store
 
     copy_probes(tiny_probes, workspace.home)
     folder = next(p for p in workspace.probes_dir.iterdir() if p.is_dir())

@@ -33,7 +33,7 @@ def _training_set(labels, embed) -> TrainingSet:
 @pytest.fixture(scope="module")
 def real_split(real_embedder, seeded_real_home):
     from triage.embedding import embed_texts
-    from triage.library import open_store
+    from triage.workspace_data import open_store
 
     with open_store(seeded_real_home) as store:
         embed = lambda texts: embed_texts(store, real_embedder, texts)[0]  # noqa: E731

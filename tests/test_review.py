@@ -86,7 +86,7 @@ def test_decision_label_mapping(state, checklist, expected):
 
 
 def test_decisions_keep_the_label_table_in_step(workspace, review):
-    from triage.library import open_store
+    from triage.workspace_data import open_store
 
     item = review.queue("alice")[0]
     labels = lambda: [label for label in _labels(workspace, open_store) if label.source == "decision"]  # noqa: E731

@@ -7,8 +7,8 @@ import pytest
 
 from corpus.records import Paper
 from triage.embedding import embed_texts
-from triage.library import open_store, synced_index
 from triage.similar import MODES, prior_work, rank_prior_work
+from triage.workspace_data import open_store, synced_index
 
 # A tiny corpus: maths-reasoning papers (close in meaning to the first query), one recipe dataset that shares only
 # the made-up name "Qorvex" with it, and a robot-grasping paper written without any word of the second query.

@@ -10,8 +10,8 @@ from models.errors import ModelError
 from triage import label_vectors
 from triage.label_vectors import bundled_labels, bundled_vectors, shipped_text_vectors
 from triage.labels import build_training_set
-from triage.library import open_store
 from triage.seed import area_side, load_seed, taxonomy_areas
+from triage.workspace_data import open_store
 
 
 def _clear_caches() -> None:

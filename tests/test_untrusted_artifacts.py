@@ -129,8 +129,8 @@ def test_a_card_with_a_matching_forged_checksum_is_refused(two_probes, tmp_path)
 
 
 def test_a_damaged_newest_probe_is_skipped_with_a_note_not_used(two_probes, tmp_path, workspace, fake_embedder):
-    from triage.library import open_store
     from triage.probe_registry import current_probe, list_probes
+    from triage.workspace_data import open_store
 
     for folder in two_probes:
         shutil.copytree(folder, workspace.probes_dir / folder.name)
@@ -372,8 +372,8 @@ def test_store_round_trips_hostile_strings_as_data(tmp_path):
 
 def test_review_and_job_records_round_trip_hostile_strings(workspace, tmp_path):
     from corpus import jobs
-    from triage.library import open_store
     from triage.review import ReviewSession
+    from triage.workspace_data import open_store
 
     draft = tmp_path / "draft.md"
     draft.write_text(f"# {HOSTILE[0]}\n\nBody of the draft.\n")

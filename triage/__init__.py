@@ -11,9 +11,9 @@ _EXPORTS = {
     "import_files": "triage.ingest",
     "fetch_arxiv": "triage.ingest",
     "ImportReport": "triage.ingest",
-    "open_store": "triage.library",
-    "rebuild_index": "triage.library",
-    "workspace_stats": "triage.library",
+    "open_store": "triage.workspace_data",
+    "rebuild_index": "triage.workspace_data",
+    "workspace_stats": "triage.workspace_data",
     "Reporter": "triage.progress",
     "make_embedder": "models.embedders",
 }

@@ -28,13 +28,13 @@ from triage.assessment import Prior, assess
 from triage.embedding import embed_texts
 from triage.errors import UsageError
 from triage.index import PaperIndex
-from triage.library import open_store, synced_index
 from triage.output_files import output_target
 from triage.policy import POLICY_FILE, TierPolicy
 from triage.probe_registry import current_probe
 from triage.progress import Reporter
 from triage.scores_file import SUFFIXES, write_scores
 from triage.workspace import Workspace
+from triage.workspace_data import open_store, synced_index
 
 # Papers per checkpoint when reading files: a kill loses at most this much work, and memory stays bounded by it.
 DEFAULT_BATCH_SIZE = 128

@@ -9,7 +9,7 @@ import numpy as np
 
 from corpus.records import content_hash
 from corpus.store import Store
-from models.embedders import Embedder
+from models.embedders import Embedder, make_embedder  # noqa: F401  (re-exported for the faces)
 from triage.label_vectors import shipped_text_vectors
 from triage.progress import Reporter
 

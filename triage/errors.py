@@ -1,6 +1,7 @@
-"""Errors of the triage layer, and the tuple of every domain error the faces turn into one line."""
+"""Errors of the triage layer, the tuple of every domain error the faces turn into one line, and the lower layers'
+errors the faces raise themselves (so they need import nothing below `triage`)."""
 
-from corpus.errors import CorpusError
+from corpus.errors import CorpusError, InputError
 from models.errors import ModelError
 
 
@@ -17,3 +18,5 @@ class UsageError(TriageError):
 
 
 DOMAIN_ERRORS = (CorpusError, ModelError, TriageError)
+
+__all__ = ["DOMAIN_ERRORS", "CorpusError", "InputError", "ModelError", "TriageError", "UsageError"]

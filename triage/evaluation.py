@@ -15,11 +15,11 @@ from models.probe_training import AXES, TrainingConfig, TrainingSet, head_names,
 from triage.embedding import embed_texts
 from triage.errors import UsageError
 from triage.labels import training_rows
-from triage.library import open_store
 from triage.probe_registry import current_probe
 from triage.progress import Reporter
 from triage.seed import taxonomy_areas
 from triage.workspace import Workspace
+from triage.workspace_data import open_store
 
 METHODS = ("probe", "embedding+logreg", "tfidf+logreg")
 

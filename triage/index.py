@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import re
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -15,6 +14,7 @@ from typing import Iterator
 import numpy as np
 
 from corpus.store import Store
+from models.atomic_files import atomic_path, atomic_write
 from models.embedders import Embedder
 from triage.embedding import embed_texts
 from triage.errors import TriageError
@@ -88,17 +88,6 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _atomic_write(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        with tmp.open("rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def build_faiss_index(vectors: np.ndarray, ids: np.ndarray, plan: IndexPlan, *, seed: int = 0):
@@ -183,10 +172,11 @@ class PaperIndex:
         import faiss
 
         self.index_dir.mkdir(parents=True, exist_ok=True)
-        _atomic_write(self.faiss_path, lambda tmp: faiss.write_index(index, str(tmp)))
+        with atomic_path(self.faiss_path) as tmp:
+            faiss.write_index(index, str(tmp))
         meta.sha256 = _sha256(self.faiss_path)
         meta.count = int(index.ntotal)
-        _atomic_write(self.meta_path, lambda tmp: tmp.write_text(json.dumps(asdict(meta), indent=2)))
+        atomic_write(self.meta_path, json.dumps(asdict(meta), indent=2).encode())
         self._index, self.meta = index, meta
 
     def _paper_vectors(self, store: Store, embedder: Embedder, since: int, reporter: Reporter) -> Iterator[tuple[np.ndarray, np.ndarray]]:

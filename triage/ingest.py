@@ -11,13 +11,13 @@ from corpus.limits import DEFAULT_LIMITS, ReadLimits
 from corpus.readers import IssueLog
 from corpus.readers.arxiv_api import ArxivSettings, fetch_ids, search
 from corpus.readers.files import read_papers
-from corpus.records import Paper
-from corpus.store import UpsertCounts
+from corpus.records import Paper, parse_arxiv_id
+from corpus.store import Store, UpsertCounts
 from models.embedders import Embedder
 from triage.index import SyncReport
-from triage.library import open_store, synced_index
 from triage.progress import Reporter, note_issues
 from triage.workspace import Workspace
+from triage.workspace_data import open_store, synced_index
 
 
 @dataclass
@@ -94,3 +94,18 @@ def fetch_arxiv(
     else:
         papers = list(fetch_ids(list(ids or []), settings, report.skipped.append))
     return _store_all(workspace, report, papers, embedder, reporter)
+
+
+def paper_for_arxiv_id(store: Store, raw_id: str, settings: ArxivSettings | None) -> Paper:
+    """The paper with this arXiv id: from the store when it holds its abstract, else fetched from arXiv and stored."""
+    arxiv_id = parse_arxiv_id(raw_id)
+    if arxiv_id is None:
+        raise InputError(f"not an arXiv id: {raw_id!r}")
+    stored = store.find_paper(arxiv_id=arxiv_id)
+    if stored is not None and stored.paper.abstract:
+        return stored.paper
+    papers = list(fetch_ids([arxiv_id], settings or ArxivSettings(), lambda issue: None))
+    if not papers:
+        raise InputError(f"arXiv has no paper {arxiv_id}")
+    store.add_papers(papers)
+    return papers[0]

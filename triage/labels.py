@@ -17,10 +17,10 @@ from models.embedders import Embedder
 from triage.embedding import embed_texts
 from triage.label_vectors import SOURCE as BUNDLED_SOURCE
 from triage.label_vectors import BundledVectors, bundled_vectors
-from triage.library import open_store
 from triage.progress import Reporter, note_issues
 from triage.seed import taxonomy_areas
 from triage.workspace import Workspace
+from triage.workspace_data import open_store
 
 
 @dataclass

@@ -8,7 +8,7 @@ The rule, documented in docs/RELIABILITY.md:
 - Refused before anything is written (exit 2): a name without the command's suffix; a folder; anything that
   exists and is not a regular file (a FIFO, a device); anything inside the workspace (its database, index,
   probes); any file the same command reads.
-- The file is written to a temporary file beside it and renamed over it, so a reader never sees half a file;
+- The file is written to a temporary file beside it, fsynced and renamed over it, so a reader never sees half a file;
   folders that had to be created for it are removed again if the write fails; an error names the file the user
   gave, never the temporary one.
 """
@@ -16,11 +16,11 @@ The rule, documented in docs/RELIABILITY.md:
 from __future__ import annotations
 
 import os
-import tempfile
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
+from models.atomic_files import atomic_path
 from triage.errors import TriageError, UsageError
 
 
@@ -62,7 +62,8 @@ def _missing_parents(folder: Path) -> list[Path]:
 
 @contextmanager
 def replacing(target: Path, shown: Path | str | None = None) -> Iterator[Path]:
-    """A temporary path beside `target` (links followed) to write; renamed over it when the block ends without error.
+    """A temporary path beside `target` (links followed) to write; fsynced and renamed over it when the block ends
+    without error (`atomic_path`).
 
     On any failure the temporary file and the folders made for it are removed; an OSError becomes one line
     naming `shown` (what the user typed; default `target`).
@@ -70,22 +71,12 @@ def replacing(target: Path, shown: Path | str | None = None) -> Iterator[Path]:
     shown = shown or target
     target = _real(target)  # a symlink is written through, never replaced
     created = _missing_parents(target.parent)
-    tmp = None
     try:
         for folder in created:
             folder.mkdir()
-        # A short name of its own: one built from the target's name could pass the 255-byte limit the target meets.
-        handle, name = tempfile.mkstemp(prefix=".triage-", suffix=".tmp", dir=target.parent)
-        os.close(handle)
-        tmp = Path(name)
-        # mkstemp makes 0600; keep a replaced file's mode, else give a new one the usual 0644.
-        os.chmod(tmp, target.stat().st_mode & 0o777 if target.exists() else 0o644)
-        yield tmp
-        os.replace(tmp, target)
+        with atomic_path(target) as tmp:
+            yield tmp
     except BaseException as exc:
-        if tmp is not None:
-            with suppress(OSError):
-                tmp.unlink(missing_ok=True)
         for folder in reversed(created):
             try:
                 folder.rmdir()

@@ -12,9 +12,10 @@ from models.probe_training import TrainingConfig, train_probe_set
 from models.probes import ProbeSet, load_probe, read_card
 from triage.errors import UsageError
 from triage.labels import build_training_set
-from triage.library import open_store
 from triage.progress import Reporter
+from triage.review_labels import DECISION_SOURCE
 from triage.workspace import Workspace
+from triage.workspace_data import open_store
 
 
 @dataclass(frozen=True)
@@ -94,9 +95,15 @@ def train(
     return probe
 
 
-def train_probes(workspace: Workspace, embedder: Embedder, *, sources: list[str] | None = None, reporter: Reporter | None = None) -> ProbeSet:
-    """`triage models train`: a new probe set from the workspace's labels."""
+def train_probes(
+    workspace: Workspace, embedder: Embedder, *, sources: list[str] | None = None, with_decisions: bool = True,
+    reporter: Reporter | None = None,
+) -> ProbeSet:
+    """`triage models train`: a new probe set from the workspace's labels (the sources named, else all of them);
+    `with_decisions=False` leaves out the labels that review decisions made."""
     with open_store(workspace) as store:
+        if not with_decisions:
+            sources = [s for s in (sources or store.label_counts()) if s != DECISION_SOURCE]
         return train(workspace, store, embedder, sources=sources, reporter=reporter)
 
 

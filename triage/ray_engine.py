@@ -424,9 +424,9 @@ def run_ray_batch(
     `embedder_spec` is how each actor builds its own. Rerunning after a crash or kill skips finished partitions.
     """
     from triage.batch import TOP_N, BatchReport, _check_inputs, _estimate_records, _ranked
-    from triage.library import open_store
     from triage.probe_registry import current_probe, load_version
     from triage.scores_file import scores_format, write_scores
+    from triage.workspace_data import open_store
 
     began = time.monotonic()
     reporter = reporter or Reporter()

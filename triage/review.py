@@ -15,7 +15,6 @@ from corpus.errors import CorpusError, InputError
 from corpus.reviews import DecisionRow, ItemRow
 from corpus.store import Store
 from triage.errors import UsageError
-from triage.library import open_store
 from triage.progress import Reporter
 from triage.review_labels import DECISION_SOURCE, derived_label
 from triage.review_records import (
@@ -28,6 +27,7 @@ from triage.review_records import (
     parse_state,
 )
 from triage.workspace import Workspace
+from triage.workspace_data import open_store
 
 if TYPE_CHECKING:
     from corpus.readers.arxiv_api import ArxivSettings
@@ -154,10 +154,10 @@ class ReviewSession:
 
     def add_papers(self, arxiv_ids: list[str], *, settings: "ArxivSettings | None" = None) -> list[int]:
         """Queue arXiv papers; one the workspace does not hold yet is fetched from arXiv (network)."""
-        from triage.similar import _paper_for_arxiv_id
+        from triage.ingest import paper_for_arxiv_id
 
         with self._store() as store:
-            papers = [_paper_for_arxiv_id(store, raw, settings) for raw in arxiv_ids]
+            papers = [paper_for_arxiv_id(store, raw, settings) for raw in arxiv_ids]
             rows = [store.find_paper(arxiv_id=p.arxiv_id) for p in papers]
             with store.transaction():
                 return [reviews.add_item(store, self.session_id, paper_id=row.row_id)[0] for row in rows if row is not None]
@@ -310,10 +310,10 @@ class ReviewSession:
         passages are embedded in one call, its scores stored in one transaction, then reported (`on_batch`, `on_item`).
         """
         from triage.embedding import embed_texts
-        from triage.library import synced_index
         from triage.policy import POLICY_FILE, TierPolicy
         from triage.probe_registry import current_probe
         from triage.scoring import score_one
+        from triage.workspace_data import synced_index
 
         policy = policy or TierPolicy.load(self.workspace.home / POLICY_FILE)
         results: dict[int, ItemScore] = {}

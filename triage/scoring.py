@@ -18,12 +18,13 @@ from models.probes import ProbeSet
 from triage.assessment import AreaScore, PassageScore, PassageSet, Prior, assess, mean_vector
 from triage.embedding import embed_texts
 from triage.index import PaperIndex
-from triage.library import open_store, synced_index
+from triage.ingest import paper_for_arxiv_id
 from triage.policy import POLICY_FILE, TierPolicy
 from triage.probe_registry import current_probe
 from triage.progress import Reporter
-from triage.similar import MatchedPassage, _paper_for_arxiv_id, prior_work
+from triage.similar import MatchedPassage, prior_work
 from triage.workspace import Workspace
+from triage.workspace_data import open_store, synced_index
 
 
 @dataclass
@@ -116,7 +117,7 @@ def inputs_from_file(path: Path, limits: ReadLimits = DEFAULT_LIMITS) -> ScoreIn
 
 
 def _inputs_from_arxiv(store: Store, arxiv_id: str, settings: ArxivSettings | None) -> ScoreInput:
-    paper = _paper_for_arxiv_id(store, arxiv_id, settings)
+    paper = paper_for_arxiv_id(store, arxiv_id, settings)
     text = paper.embedding_text()
     stored = store.find_paper(arxiv_id=paper.arxiv_id)
     return ScoreInput(

@@ -17,16 +17,16 @@ from corpus import lexical
 from corpus.errors import InputError
 from corpus.limits import DEFAULT_LIMITS, ReadLimits
 from corpus.passages import split_passages
-from corpus.readers.arxiv_api import ArxivSettings, fetch_ids
+from corpus.readers.arxiv_api import ArxivSettings
 from corpus.readers.drafts import read_document
-from corpus.records import Paper, parse_arxiv_id
 from corpus.store import Store, StoredPaper
 from models.embedders import Embedder
 from triage.embedding import embed_texts
 from triage.index import PaperIndex
-from triage.library import open_store, synced_index
+from triage.ingest import paper_for_arxiv_id
 from triage.progress import Reporter
 from triage.workspace import Workspace
+from triage.workspace_data import open_store, synced_index
 
 MODES = ("dense", "lexical", "hybrid")
 # Candidates each retriever hands to the fusion; deeper lists changed no known-item rank in the benchmark.
@@ -286,7 +286,7 @@ def find_similar(
             store.add_document(document)
             label, passages = str(path), [p.text for p in document.passages]
         else:
-            paper = _paper_for_arxiv_id(store, arxiv_id or "", arxiv_settings)
+            paper = paper_for_arxiv_id(store, arxiv_id or "", arxiv_settings)
             label, passages = f"arXiv:{paper.arxiv_id} {paper.title}", [paper.embedding_text()]
             stored = store.find_paper(arxiv_id=paper.arxiv_id)
             if stored is not None:
@@ -295,17 +295,3 @@ def find_similar(
         vectors, _ = embed_texts(store, embedder, passages, reporter=reporter, label="embedding draft")
         hits = rank_prior_work(store, index, embedder, passages, vectors, k=k, mode=mode, exclude=exclude)
         return SimilarResult(query=label, hits=hits, model_id=embedder.model_id, index_kind=sync.kind, index_size=sync.count, mode=mode)
-
-
-def _paper_for_arxiv_id(store: Store, raw_id: str, settings: ArxivSettings | None) -> Paper:
-    arxiv_id = parse_arxiv_id(raw_id)
-    if arxiv_id is None:
-        raise InputError(f"not an arXiv id: {raw_id!r}")
-    stored = store.find_paper(arxiv_id=arxiv_id)
-    if stored is not None and stored.paper.abstract:
-        return stored.paper
-    papers = list(fetch_ids([arxiv_id], settings or ArxivSettings(), lambda issue: None))
-    if not papers:
-        raise InputError(f"arXiv has no paper {arxiv_id}")
-    store.add_papers(papers)
-    return papers[0]

@@ -6,7 +6,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from corpus.store import Store
 from triage.errors import TriageError
 
 ENV_HOME = "TRIAGE_HOME"
@@ -57,7 +56,3 @@ class Workspace:
             self.home.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise TriageError(f"cannot create workspace {self.home}: {exc.strerror}") from exc
-
-    def open_store(self) -> Store:
-        self.ensure()
-        return Store(self.db_path)

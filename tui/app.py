@@ -12,11 +12,9 @@ from textual.app import App, SystemCommand
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
-from corpus.errors import InputError
-from corpus.reviews import DecisionRow
-from triage.errors import DOMAIN_ERRORS, UsageError
+from triage.errors import DOMAIN_ERRORS, InputError, UsageError
 from triage.review import DEFAULT_SESSION, ReviewSession, default_reviewer
-from triage.review_records import Checklist, ItemScore, QueueItem
+from triage.review_records import Checklist, DecisionRow, ItemScore, QueueItem
 from triage.safe_text import terminal_text
 from triage.workspace import Workspace
 from tui.keys import APP_KEYS, bindings
@@ -41,8 +39,8 @@ from tui.themes import ALIASES, DARK, THEMES
 if TYPE_CHECKING:
     from textual.widget import AwaitMount
 
-    from models.embedders import Embedder
-    from models.probe_training import TrainingConfig
+    from triage.embedding import Embedder
+    from triage.probe_registry import TrainingConfig
 
 EmbedderFactory = Callable[[], "Embedder"]
 QUIT_CONFIRM_SECONDS = 3.0

@@ -6,9 +6,8 @@ from dataclasses import dataclass, field
 
 from textual.message import Message
 
-from corpus.reviews import DecisionRow
 from triage.review import ItemText
-from triage.review_records import Checklist, ItemScore, QueueItem
+from triage.review_records import Checklist, DecisionRow, ItemScore, QueueItem
 
 
 @dataclass

@@ -44,7 +44,7 @@ class Options:
         return Workspace.at(self.home)
 
     def embedder(self):
-        from models.embedders import make_embedder
+        from triage.embedding import make_embedder
 
         return make_embedder(self.model, self.device, backend=self.backend, cache_dir=self.workspace().onnx_dir)
 

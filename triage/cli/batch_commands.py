@@ -50,14 +50,14 @@ def batch(
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """Score many papers from arXiv (network) or from files, resumably, and summarise the tiers."""
-    from corpus.errors import InputError
-    from corpus.readers.arxiv_api import ArxivSettings
     from triage.batch import run_batch
+    from triage.errors import InputError, UsageError
     from triage.policy import TierPolicy
+    from triage.settings import ArxivSettings
 
     opts = options(ctx)
     if engine not in ("in-process", "ray"):
-        raise InputError(f"--engine must be in-process or ray, not {engine!r}")
+        raise UsageError(f"--engine must be in-process or ray, not {engine!r}")
     if policy is not None and not policy.is_file():
         raise InputError("no such file", source=str(policy))
     settings = ArxivSettings(

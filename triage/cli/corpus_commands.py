@@ -79,8 +79,8 @@ def corpus_fetch(
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """Fetch papers from the arXiv API (network) by query or id list, and import them."""
-    from corpus.readers.arxiv_api import ArxivSettings
     from triage.ingest import fetch_arxiv
+    from triage.settings import ArxivSettings
 
     opts = options(ctx)
     settings = ArxivSettings(base_url=base_url or ArxivSettings.base_url, page_size=page_size, delay_seconds=delay)
@@ -95,7 +95,7 @@ def corpus_fetch(
 @corpus_app.command("stats", epilog="Examples:\n\n  triage corpus stats\n\n  triage corpus stats --format json")
 def corpus_stats(ctx: typer.Context, fmt: OutputFormat = FORMAT_OPTION) -> None:
     """Counts of papers by source and year, identifiers present, drafts and cached embeddings."""
-    from triage.library import workspace_stats
+    from triage.workspace_data import workspace_stats
 
     stats = workspace_stats(options(ctx).workspace())
     rows = [{"metric": key, "value": value} for key, value in stats.items() if not isinstance(value, (dict, list))]
@@ -107,7 +107,7 @@ def corpus_stats(ctx: typer.Context, fmt: OutputFormat = FORMAT_OPTION) -> None:
 @index_app.command("build", epilog="Examples:\n\n  triage index build\n\n  triage --model all-mpnet-base-v2 index build")
 def index_build(ctx: typer.Context, fmt: OutputFormat = FORMAT_OPTION) -> None:
     """Rebuild the similarity index for the current model from every paper in the workspace."""
-    from triage.library import rebuild_index
+    from triage.workspace_data import rebuild_index
 
     opts = options(ctx)
     report = rebuild_index(opts.workspace(), opts.embedder(), reporter=opts.reporter())

@@ -33,8 +33,7 @@ def labels_import(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV
 @labels_app.command("stats", epilog="Examples:\n\n  triage labels stats")
 def labels_stats(ctx: typer.Context, fmt: OutputFormat = FORMAT_OPTION) -> None:
     """Labelled items per source."""
-    from triage.library import open_store
+    from triage.workspace_data import label_counts
 
-    with open_store(options(ctx).workspace()) as store:
-        counts = store.label_counts()
+    counts = label_counts(options(ctx).workspace())
     render([{"source": s, "items": n} for s, n in counts.items()], fmt, title="Labels")

@@ -22,6 +22,6 @@ MAX_PASSAGES = typer.Option(
 
 def read_limits(max_file_mb: Optional[float] = None, max_line_kb: Optional[float] = None, max_passages: Optional[int] = None):
     """The default limits with the flags the user gave applied."""
-    from corpus.limits import DEFAULT_LIMITS
+    from triage.settings import DEFAULT_LIMITS
 
     return DEFAULT_LIMITS.with_options(max_file_mb=max_file_mb, max_line_kb=max_line_kb, max_passages=max_passages)

@@ -26,13 +26,10 @@ def models_train(
     from triage.probe_registry import train_probes
 
     opts = options(ctx)
-    sources = list(source) if source else None
-    if not with_decisions:
-        from triage.library import open_store
-
-        with open_store(opts.workspace()) as store:
-            sources = [s for s in (sources or store.label_counts()) if s != "decision"]
-    probe = train_probes(opts.workspace(), opts.embedder(), sources=sources, reporter=opts.reporter())
+    probe = train_probes(
+        opts.workspace(), opts.embedder(), sources=list(source) if source else None, with_decisions=with_decisions,
+        reporter=opts.reporter(),
+    )
     _show_card(probe.card, fmt)
 
 

@@ -46,7 +46,7 @@ def score(
     opts = options(ctx)
     workspace = opts.workspace()
     if policy is not None and not policy.is_file():
-        from corpus.errors import InputError
+        from triage.errors import InputError
 
         raise InputError("no such file", source=str(policy))
     chosen = TierPolicy.load(policy or workspace.home / POLICY_FILE)

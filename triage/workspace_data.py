@@ -1,4 +1,4 @@
-"""Opening a workspace for work: the store, seeded, and its index brought up to date."""
+"""A workspace's data: its store (the one way to open it, seeded on first use), its index, and what they hold."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ if TYPE_CHECKING:  # the index pulls in numpy; `corpus stats` and other light co
 
 @contextmanager
 def open_store(workspace: Workspace, *, seed: bool = True) -> Iterator[Store]:
-    """The workspace's store, created and seeded with the bundled corpus on first use."""
-    store = workspace.open_store()
+    """The workspace's store, created and seeded with the bundled corpus on first use; closed on leaving."""
+    workspace.ensure()
+    store = Store(workspace.db_path)
     try:
         if seed:
             ensure_seeded(store)
@@ -50,3 +51,9 @@ def workspace_stats(workspace: Workspace) -> dict:
         stats = {"workspace": str(workspace.home), **store.paper_stats(), "cached_embeddings": store.embedding_count()}
     stats["indexes"] = sorted(p.stem for p in workspace.index_dir.glob("*.faiss")) if workspace.index_dir.is_dir() else []
     return stats
+
+
+def label_counts(workspace: Workspace) -> dict[str, int]:
+    """Labelled items per label source (seed, arxiv, user:<file>, decision)."""
+    with open_store(workspace) as store:
+        return store.label_counts()
