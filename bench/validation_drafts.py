@@ -1,11 +1,16 @@
 """Held-out drafts through the real scorer: tiers by group, and the costs of first use.
 
-Run: .venv/bin/python bench/validation_drafts.py
-The 36 drafts in bench/data/validation_drafts/ were written for this check by a separate pass that saw neither the
-seed texts nor the project-written training items (12 publish a working attack or uplift, 12 are safety work
-without hazard, 6 capabilities, 6 societal); none of them trains any probe. In a fresh workspace it times the
-first-use training of the default probe, measures the probe's size on disk, scores every draft with the default
-ONNX backend, and writes the table to docs/BENCHMARKS.md. Needs no shared data.
+Run: .venv/bin/python bench/validation_drafts.py [--set v1|v2]
+Two sets, each written for this check by a separate pass that saw neither the seed texts nor the project-written
+training items; none of them trains any probe.
+- v1, bench/data/validation_drafts/ (36: 12 publish a working attack or uplift, 12 are safety work without hazard,
+  6 capabilities, 6 societal). The hazard threshold (TierPolicy.hazard 0.9) was chosen after seeing its results,
+  so it is no longer a clean holdout for that threshold.
+- v2, bench/data/validation_drafts_v2/ (30: 12 hazard, 12 safety without hazard chosen as hard near-misses:
+  defences, detectors and evaluations that withhold their attack artefacts, 3 capabilities, 3 societal), written
+  later and blind; first scored with the probe and policy as they were, and used for no choice before that.
+In a fresh workspace it times the first-use training of the default probe, measures the probe's size on disk,
+scores every draft with the default ONNX backend, and writes the table to docs/BENCHMARKS.md. Needs no shared data.
 """
 
 from __future__ import annotations
@@ -21,11 +26,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.report import ROOT, machine, write_section  # noqa: E402
 
-DRAFTS = ROOT / "bench" / "data" / "validation_drafts"
+SETS = {"v1": ROOT / "bench" / "data" / "validation_drafts", "v2": ROOT / "bench" / "data" / "validation_drafts_v2"}
 COMMAND = ".venv/bin/python bench/validation_drafts.py"
 
 
 def main() -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", choices=sorted(SETS), default="v1", help="which draft set (default v1)")
+    args = parser.parse_args()
+    return run(args.set)
+
+
+def run(name: str) -> int:
     import numpy as np
     from sklearn.metrics import roc_auc_score
 
@@ -35,7 +49,8 @@ def main() -> int:
     from triage.workspace import Workspace
     from triage.workspace_data import open_store
 
-    labels = json.loads((DRAFTS / "labels.json").read_text())
+    drafts = SETS[name]
+    labels = json.loads((drafts / "labels.json").read_text())
     with tempfile.TemporaryDirectory() as tmp:
         workspace = Workspace.at(tmp)
         embedder = make_embedder(backend="onnx", cache_dir=workspace.onnx_dir)
@@ -46,16 +61,16 @@ def main() -> int:
         train_seconds = time.perf_counter() - started
         size = sum(f.stat().st_size for f in (workspace.probes_dir / probe.version).iterdir())
         started = time.perf_counter()
-        results = score_documents(workspace, embedder=embedder, paths=[DRAFTS / name for name in sorted(labels)])
+        results = score_documents(workspace, embedder=embedder, paths=[drafts / f for f in sorted(labels)])
         score_seconds = time.perf_counter() - started
     by_file = dict(zip(sorted(labels), results))
     groups = ("hazard", "safety", "capabilities", "societal")
     lines = [
-        "## Held-out drafts: tiers by group, and first-use costs (issue 10)",
+        f"## Held-out drafts ({name}): tiers by group, and first-use costs (issue 10)",
         "",
-        f"Command: `{COMMAND}` on {machine()}. Default probe `{probe.version}` trained in a fresh workspace in "
+        f"Command: `{COMMAND} --set {name}` on {machine()}. Default probe `{probe.version}` trained in a fresh workspace in "
         f"{train_seconds:.1f} s (first use, the seed and arXiv-label vectors shipped); probe files {size / 1e6:.1f} MB. "
-        f"Scoring the 36 drafts took {score_seconds:.1f} s.",
+        f"Scoring the {len(labels)} drafts took {score_seconds:.1f} s.",
         "",
         "| group | drafts | publish | review | restrict | with misuse-hazard | mean P(hazard) |",
         "|---|---|---|---|---|---|---|",
@@ -68,7 +83,7 @@ def main() -> int:
         lines.append(
             f"| {group} | {len(members)} | {tiers['publish']} | {tiers['review']} | {tiers['restrict']} | {flagged} | {mean:.2f} |"
         )
-    lines += ["", "| axis | AUROC on the 36 drafts |", "|---|---|"]
+    lines += ["", f"| axis | AUROC on the {len(labels)} drafts |", "|---|---|"]
     for axis in ("safety", "capabilities", "hazard"):
         y = [labels[f][axis] for f in sorted(labels)]
         p = [getattr(by_file[f].scores, axis) for f in sorted(labels)]
@@ -78,7 +93,7 @@ def main() -> int:
         s = by_file[name].scores
         lines.append(f"- {labels[name]['group']} `{name}`: {s.tier} ({', '.join(s.reasons)}), {s.safety:.2f} / {s.capabilities:.2f} / {s.hazard:.2f}")
     markdown = "\n".join(lines)
-    write_section("validation-drafts", markdown)
+    write_section("validation-drafts" if name == "v1" else f"validation-drafts-{name}", markdown)
     print(markdown)
     return 0
 

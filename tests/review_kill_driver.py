@@ -12,14 +12,14 @@ from pathlib import Path
 from tests.review_helpers import settle
 from triage.workspace import Workspace
 from tui.app import build_app
-from tui.messages import DecisionRecorded
+from tui.messages import DecisionRecorded, WriteFinished
 
 
 async def main(home: str, draft: str) -> None:
     recorded = asyncio.Event()
 
     def hook(message) -> None:
-        if isinstance(message, DecisionRecorded):
+        if isinstance(message, WriteFinished) and isinstance(message.result, DecisionRecorded):
             recorded.set()
 
     app = build_app(Workspace.at(home), None, "crash", "carol", [Path(draft)], cursor_blink=False)

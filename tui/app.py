@@ -31,6 +31,8 @@ from tui.messages import (
     TextLoaded,
     Undone,
     WorkFailed,
+    WriteFinished,
+    WriteResult,
 )
 from tui.reporting import Cancelled, WorkerReporter
 from tui.screens.main import MainScreen, plural
@@ -80,7 +82,7 @@ class ReviewApp(App[None]):
         self.probe_version: str | None = None
         self.model_busy = False
         self._embedder: "Embedder | None" = None
-        self._writes: "queue.Queue[Callable[[], object] | None]" = queue.Queue()
+        self._writes: "queue.Queue[Callable[[], WriteResult] | None]" = queue.Queue()
         self._quit_asked = 0.0
         self._pending_writes = 0
         self._focus_after_load: int | None = None  # an item to put the cursor on once the queue reloads (undo, redo)
@@ -207,7 +209,11 @@ class ReviewApp(App[None]):
                 continue
             if job is None:
                 return
-            self.post_message(job())  # type: ignore[arg-type]
+            try:
+                result = job()
+            except Exception as exc:  # noqa: BLE001  (a failed write is reported, and the queue goes on)
+                result = WorkFailed("saving", _describe(exc))
+            self.post_message(WriteFinished(result))
 
     def start_decision(self, entry: QueueItem, state: str) -> "AwaitMount | None":
         """Open the form for `entry`, unless its score is still coming: a decision carries the evidence it was made on."""
@@ -280,7 +286,7 @@ class ReviewApp(App[None]):
 
         self._enqueue(job)
 
-    def _enqueue(self, job: Callable[[], object]) -> None:
+    def _enqueue(self, job: Callable[[], WriteResult]) -> None:
         self._pending_writes += 1
         self._writes.put(job)
 
@@ -349,8 +355,22 @@ class ReviewApp(App[None]):
         done = f" {message.done}/{message.total}" if message.total else ""
         self.main.status.busy(f"{message.label}{done}")
 
-    def on_decision_recorded(self, message: DecisionRecorded) -> None:
+    def on_write_finished(self, message: WriteFinished) -> None:
+        """Every queued write ends here, whatever its outcome: the one place the count of pending writes goes down."""
         self._pending_writes -= 1
+        result = message.result
+        if isinstance(result, DecisionRecorded):
+            self._decision_recorded(result)
+        elif isinstance(result, DecisionRefused):
+            self._decision_refused(result)
+        elif isinstance(result, Undone):
+            self._undone(result)
+        elif isinstance(result, Redone):
+            self._redone(result)
+        else:
+            self.on_work_failed(result)
+
+    def _decision_recorded(self, message: DecisionRecorded) -> None:
         decision = message.decision
         self.drafts.pop(decision.item_id, None)
         self.restored.pop(decision.item_id, None)
@@ -364,8 +384,7 @@ class ReviewApp(App[None]):
         if self.blind:
             self._load_queue()  # your decision is in: the others' on this item can now be shown
 
-    def on_decision_refused(self, message: DecisionRefused) -> None:
-        self._pending_writes -= 1
+    def _decision_refused(self, message: DecisionRefused) -> None:
         self.main.status.idle(f"not saved: {message.reason}")
         entry = self.main.entries.get(message.draft.item_id)
         if entry is not None and len(self.screen_stack) == 1:
@@ -373,8 +392,7 @@ class ReviewApp(App[None]):
         else:
             self.notify(terminal_text(f"decision not saved: {message.reason}"), severity="error", markup=False)
 
-    def on_undone(self, message: Undone) -> None:
-        self._pending_writes -= 1
+    def _undone(self, message: Undone) -> None:
         undone = message.undone
         if undone is None:
             self.notify("nothing of yours to undo in this session", severity="warning")
@@ -388,8 +406,7 @@ class ReviewApp(App[None]):
         self._focus_after_load = undone.item_id
         self._load_queue()
 
-    def on_redone(self, message: Redone) -> None:
-        self._pending_writes -= 1
+    def _redone(self, message: Redone) -> None:
         decision = message.decision
         self.restored.pop(decision.item_id, None)
         text = f"redid {decision.state} on {self._title(decision.item_id)} (#{decision.id})"
@@ -399,8 +416,6 @@ class ReviewApp(App[None]):
         self._load_queue()
 
     def on_work_failed(self, message: WorkFailed) -> None:
-        if message.task in ("undo", "redo"):
-            self._pending_writes -= 1
         if message.task in ("scoring", "retraining"):
             self.model_busy = False
             self.main.set_scoring(False)

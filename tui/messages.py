@@ -85,3 +85,13 @@ class Progress(Message):
 class WorkFailed(Message):
     task: str
     error: str
+
+
+WriteResult = DecisionRecorded | DecisionRefused | Undone | Redone | WorkFailed  # what one queued write produces
+
+
+@dataclass
+class WriteFinished(Message):
+    """One queued write is done, whatever its outcome."""
+
+    result: WriteResult
