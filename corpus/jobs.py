@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Iterator, Sequence
 
 from corpus.readers import ReadIssue
 from corpus.scores import SCORE_COLUMNS, ScoreRecord
-from corpus.store import Store, inserted_id
+from corpus.store import Store, inserted_id, utc_now
 
 RUNNING, INTERRUPTED, FAILED, DONE = "running", "interrupted", "failed", "done"
 UNFINISHED = (RUNNING, INTERRUPTED, FAILED)
@@ -57,10 +56,6 @@ class JobResult:
     prior_similarity: float | None = None
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 def _job(row) -> Job:
     return Job(
         id=row["id"], kind=row["kind"], spec=json.loads(row["spec"]), spec_hash=row["spec_hash"], status=row["status"],
@@ -71,7 +66,7 @@ def _job(row) -> Job:
 
 
 def create_job(store: Store, kind: str, spec: dict, spec_hash: str) -> Job:
-    now = _now()
+    now = utc_now()
     with store.transaction() as db:
         cursor = db.execute(
             "INSERT INTO jobs (kind, spec, spec_hash, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -99,7 +94,7 @@ def find_unfinished(store: Store, spec_hash: str) -> Job | None:
 
 def set_status(store: Store, job_id: int, status: str, message: str | None = None) -> None:
     with store.transaction() as db:
-        db.execute("UPDATE jobs SET status = ?, message = ?, updated_at = ? WHERE id = ?", (status, message, _now(), job_id))
+        db.execute("UPDATE jobs SET status = ?, message = ?, updated_at = ? WHERE id = ?", (status, message, utc_now(), job_id))
 
 
 def _score_values(scores: ScoreRecord) -> list:
@@ -145,7 +140,7 @@ def record_page(
         db.execute(
             "UPDATE jobs SET cursor = ?, total = COALESCE(?, total), consumed = consumed + ?, scored = scored + ?, "
             "skipped = skipped + ?, embedded = embedded + ?, updated_at = ? WHERE id = ?",
-            (json.dumps(cursor), total, records + skipped, added, skipped, embedded, _now(), job_id),
+            (json.dumps(cursor), total, records + skipped, added, skipped, embedded, utc_now(), job_id),
         )
     return added, skipped
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 from corpus.records import LabelledText
-from corpus.store import Store, inserted_id
+from corpus.store import Store, inserted_id, utc_now
 
 _ITEM_COLUMNS = (
     "i.id, i.session_id, i.document_id, i.paper_id, i.position, i.added_at, "
@@ -96,10 +95,6 @@ class ScoreRow:
     score: dict
 
 
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 def make_durable(store: Store) -> None:
     """Sync to disk on every commit on this connection: a decision must survive a power cut, not only a crash."""
     store.query("PRAGMA synchronous = FULL")
@@ -116,7 +111,7 @@ def get_session(store: Store, name: str) -> SessionRow | None:
 def create_session(store: Store, name: str) -> SessionRow:
     """The session called `name`, created when it does not exist yet."""
     with store.transaction() as db:
-        db.execute("INSERT INTO review_sessions (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", (name, now()))
+        db.execute("INSERT INTO review_sessions (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", (name, utc_now()))
     found = get_session(store, name)
     assert found is not None
     return found
@@ -156,7 +151,7 @@ def add_item(
             position = db.execute("SELECT COALESCE(MAX(position), 0) + 1 FROM review_items WHERE session_id = ?", (session_id,)).fetchone()[0]
         cursor = db.execute(
             f"INSERT INTO review_items (session_id, {column}, position, added_at, path, root_id, version) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (session_id, value, position, now(), path, root_id, version),
+            (session_id, value, position, utc_now(), path, root_id, version),
         )
         return inserted_id(cursor), True
 
@@ -182,7 +177,7 @@ def append_decision(
 ) -> DecisionRow:
     """Append one entry to the log. The table's triggers refuse any later UPDATE or DELETE of it."""
     values: dict[str, Any] = dict(
-        session_id=session_id, item_id=item_id, reviewer=reviewer, decided_at=decided_at or now(), state=state,
+        session_id=session_id, item_id=item_id, reviewer=reviewer, decided_at=decided_at or utc_now(), state=state,
         rationale=rationale, checklist=checklist or {}, probe_version=probe_version, embedder_id=embedder_id,
         scores=scores or {}, content_hash=content_hash, reverses=reverses, scores_shown=scores_shown, blind=blind, redoes=redoes,
     )
@@ -231,7 +226,7 @@ def put_score(store: Store, item_id: int, *, probe_version: str, embedder_id: st
             "INSERT INTO review_scores (item_id, probe_version, embedder_id, scored_at, score) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (item_id) DO UPDATE SET probe_version = excluded.probe_version, embedder_id = excluded.embedder_id, "
             "scored_at = excluded.scored_at, score = excluded.score",
-            (item_id, probe_version, embedder_id, now(), json.dumps(score)),
+            (item_id, probe_version, embedder_id, utc_now(), json.dumps(score)),
         )
 
 

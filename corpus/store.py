@@ -63,7 +63,8 @@ class StoredPaper:
     revision: int
 
 
-def _now() -> str:
+def utc_now() -> str:
+    """The time stamps every table uses: UTC, ISO 8601, to the second."""
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
@@ -264,7 +265,7 @@ class Store:
         title_key = normalise_title(title)
         doi = normalise_doi(paper.doi) if paper.doi else None
         existing = self._find_duplicate(db, paper.arxiv_id, doi, title_key)
-        now = _now()
+        now = utc_now()
         if existing is None:
             text_hash = content_hash(Paper(title=title, abstract=paper.abstract).embedding_text())
             cursor = db.execute(
@@ -387,7 +388,7 @@ class Store:
                 return row["id"]
             cursor = db.execute(
                 "INSERT INTO documents (content_hash, title, path, text, added_at) VALUES (?, ?, ?, ?, ?)",
-                (digest, document.title, document.path, document.text, _now()),
+                (digest, document.title, document.path, document.text, utc_now()),
             )
             doc_id = inserted_id(cursor)
             db.executemany(
@@ -425,7 +426,7 @@ class Store:
                     db.execute(
                         "INSERT INTO labels (source, title, text, content_hash, safety, capabilities, hazard, areas, added_at) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (item.source, item.title, item.text, item.content_hash, item.safety, item.capabilities, item.hazard, areas, _now()),
+                        (item.source, item.title, item.text, item.content_hash, item.safety, item.capabilities, item.hazard, areas, utc_now()),
                     )
                     counts.inserted += 1
                 elif (row["safety"], row["capabilities"], row["hazard"], row["areas"], row["title"]) != values:

@@ -96,3 +96,12 @@ def test_import_creates_no_folders(tmp_path):
     subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path, env=env)
     assert not home.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_one_module_replaces_files():
+    """Every whole-file write goes through models/atomic_files.py (fsync, rename, folder fsync): no second copy."""
+    writers = sorted(
+        str(p.relative_to(ROOT)) for package in PACKAGES for p in (ROOT / package).rglob("*.py")
+        if "os.replace(" in p.read_text(encoding="utf-8") or "os.rename(" in p.read_text(encoding="utf-8")
+    )
+    assert writers == ["models/atomic_files.py"]

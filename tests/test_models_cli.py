@@ -70,3 +70,22 @@ def test_eval_bad_label_files(capsys, tmp_path, content, message):
     path.write_text(content)
     result = run_cli(capsys, *FAKE, "models", "eval", "--labels", path)
     assert result.code == 2 and message in result.err
+
+
+def test_labels_stats_and_training_without_decisions(capsys, tmp_path):
+    import os
+
+    from corpus.records import LabelledText
+    from triage.workspace import Workspace
+    from triage.workspace_data import open_store
+
+    run_cli(capsys, *FAKE, "labels", "import", _label_file(tmp_path))
+    decided = [LabelledText(f"Reviewed draft {i} on reward model audits.", 1, 0, source="decision") for i in range(6)]
+    with open_store(Workspace.at(os.environ["TRIAGE_HOME"])) as store:
+        store.add_labels(decided)
+    stats = {row["source"]: row["items"] for row in run_cli(capsys, "labels", "stats", "--format", "json").json()}
+    assert stats["decision"] == 6 and stats["user:labels.jsonl"] == 41
+    with_decisions = run_cli(capsys, *FAKE, "models", "train", "--format", "json").json()["label_set"]["by_source"]
+    without = run_cli(capsys, *FAKE, "models", "train", "--without-decisions", "--format", "json").json()["label_set"]["by_source"]
+    assert with_decisions.get("decision") == 6
+    assert "decision" not in without and without["user:labels.jsonl"] == 41

@@ -72,12 +72,6 @@ class Assessment:
     labelled_similarity: float
 
 
-def mean_vector(vectors: np.ndarray) -> np.ndarray:
-    """The unit-length mean of passage vectors: a document's vector when it is longer than the model reads at once."""
-    mean = np.asarray(vectors, dtype=np.float32).mean(axis=0)
-    return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
-
-
 def _logit(p: np.ndarray) -> np.ndarray:
     clipped = np.clip(p, 1e-6, 1 - 1e-6)
     return np.log(clipped / (1 - clipped))

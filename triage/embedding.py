@@ -70,3 +70,9 @@ def embed_texts(
     for row, digest in enumerate(hashes):
         out[row] = cached[digest]
     return out, stats
+
+
+def mean_vector(vectors: np.ndarray) -> np.ndarray:
+    """The unit-length mean of passage vectors: a document's vector when it is longer than the model reads at once."""
+    mean = np.asarray(vectors, dtype=np.float32).mean(axis=0)
+    return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)

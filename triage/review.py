@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 from corpus import reviews
 from corpus.errors import CorpusError, InputError
 from corpus.reviews import DecisionRow, ItemRow
-from corpus.store import Store
+from corpus.store import Store, utc_now
 from triage.errors import UsageError
 from triage.progress import Reporter
 from triage.review_labels import DECISION_SOURCE, derived_label
@@ -341,7 +341,7 @@ class ReviewSession:
                 for item, inputs in batch:
                     time.sleep(0)  # hand the GIL over between items: the app that called this keeps its keys responsive
                     document = score_one(store, probe, index, embedder, inputs, policy)
-                    scored[item.id] = ItemScore(document=document, prior=_prior_details(store, document.similar), scored_at=reviews.now())
+                    scored[item.id] = ItemScore(document=document, prior=_prior_details(store, document.similar), scored_at=utc_now())
                 with store.transaction():
                     for item_id, item_score in scored.items():
                         reviews.put_score(store, item_id, probe_version=item_score.probe_version, embedder_id=item_score.document.embedder_id, score=item_score.to_dict())

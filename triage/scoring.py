@@ -15,8 +15,8 @@ from corpus.scores import SCORE_COLUMNS, ScoreRecord
 from corpus.store import Store
 from models.embedders import Embedder
 from models.probes import ProbeSet
-from triage.assessment import AreaScore, PassageScore, PassageSet, Prior, assess, mean_vector
-from triage.embedding import embed_texts
+from triage.assessment import AreaScore, PassageScore, PassageSet, Prior, assess
+from triage.embedding import embed_texts, mean_vector
 from triage.index import PaperIndex
 from triage.ingest import paper_for_arxiv_id
 from triage.policy import POLICY_FILE, TierPolicy

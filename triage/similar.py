@@ -21,7 +21,7 @@ from corpus.readers.arxiv_api import ArxivSettings
 from corpus.readers.drafts import read_document
 from corpus.store import Store, StoredPaper
 from models.embedders import Embedder
-from triage.embedding import embed_texts
+from triage.embedding import embed_texts, mean_vector
 from triage.index import PaperIndex
 from triage.ingest import paper_for_arxiv_id
 from triage.progress import Reporter
@@ -132,8 +132,7 @@ def _queries(passages: list[str], vectors: np.ndarray) -> list[_Query]:
     """Each passage, plus the whole draft (all its words, the normalised mean vector) when there are several."""
     queries = [_Query(text, vector) for text, vector in zip(passages, vectors)]
     if len(passages) > 1:
-        mean = vectors.mean(axis=0)
-        queries.append(_Query(" ".join(passages), (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)))
+        queries.append(_Query(" ".join(passages), mean_vector(vectors)))
     return queries
 
 

@@ -9,6 +9,7 @@ from typing import List, Optional
 import typer
 
 from triage.cli import FORMAT_OPTION, app, options
+from triage.cli.arxiv_options import BASE_URL, DELAY, PAGE_SIZE, RETRIES, arxiv_settings
 from triage.cli.output import OutputFormat, render, say
 
 LISTED_ISSUES = 20
@@ -39,10 +40,10 @@ def batch(
     resume: Optional[int] = typer.Option(None, "--resume", help="Continue job JOB as it was started.", metavar="JOB", show_default=False),
     policy: Optional[Path] = typer.Option(None, "--policy", help="A policy JSON overriding the tier thresholds.", show_default=False),
     batch_size: int = typer.Option(128, "--batch-size", min=1, max=10000, help="Papers per checkpoint when reading files."),
-    page_size: int = typer.Option(100, "--page-size", min=1, max=2000, help="Results per arXiv request (and per checkpoint)."),
-    delay: float = typer.Option(3.0, "--delay", help="Seconds between arXiv requests (at least 3; less only for a local endpoint)."),
-    retries: int = typer.Option(3, "--retries", min=0, max=10, help="Retries of a failed arXiv request, with backoff."),
-    base_url: Optional[str] = typer.Option(None, "--base-url", help="Another arXiv-compatible API endpoint.", show_default=False),
+    page_size: int = PAGE_SIZE,
+    delay: float = DELAY,
+    retries: int = RETRIES,
+    base_url: Optional[str] = BASE_URL,
     engine: str = typer.Option("in-process", "--engine", help="in-process, or ray: score --input files on a Ray cluster (docs/SCALE.md)."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Join the Ray cluster there (default: start a local Ray).", metavar="ADDR", show_default=False),
     partition_size: int = typer.Option(1000, "--partition-size", min=1, max=100000, help="Records per Ray partition (the unit a rerun skips)."),
@@ -53,16 +54,13 @@ def batch(
     from triage.batch import run_batch
     from triage.errors import InputError, UsageError
     from triage.policy import TierPolicy
-    from triage.settings import ArxivSettings
 
     opts = options(ctx)
     if engine not in ("in-process", "ray"):
         raise UsageError(f"--engine must be in-process or ray, not {engine!r}")
     if policy is not None and not policy.is_file():
         raise InputError("no such file", source=str(policy))
-    settings = ArxivSettings(
-        base_url=base_url or ArxivSettings.base_url, page_size=page_size, delay_seconds=delay, num_retries=retries
-    )
+    settings = arxiv_settings(page_size, delay, retries, base_url)
     reporter = opts.reporter()
     if not sys.stdout.isatty():
         reporter.show_bars = False  # output piped or redirected: a log, not a live terminal

@@ -8,6 +8,7 @@ from typing import List, Optional
 import typer
 
 from triage.cli import FORMAT_OPTION, app, options
+from triage.cli.arxiv_options import BASE_URL, DELAY, PAGE_SIZE, RETRIES, arxiv_settings
 from triage.cli.limits_options import MAX_FILE_MB, MAX_LINE_KB, read_limits
 from triage.cli.output import OutputFormat, render
 
@@ -72,18 +73,18 @@ def corpus_fetch(
     ids: Optional[List[str]] = typer.Option(None, "--ids", help="arXiv ids (repeat, or give several after one --ids).", show_default=False),
     extra_ids: Optional[List[str]] = typer.Argument(None, hidden=True),
     max_results: int = typer.Option(100, "--max", min=1, help="At most this many results for --query."),
-    page_size: int = typer.Option(100, "--page-size", min=1, max=2000, help="Results per API request (arXiv allows 2000)."),
-    base_url: Optional[str] = typer.Option(None, "--base-url", help="Another arXiv-compatible API endpoint.", show_default=False),
-    delay: float = typer.Option(3.0, "--delay", help="Seconds between requests (arXiv requires at least 3; less only for a local endpoint)."),
+    page_size: int = PAGE_SIZE,
+    base_url: Optional[str] = BASE_URL,
+    delay: float = DELAY,
+    retries: int = RETRIES,
     index: bool = typer.Option(True, "--index/--no-index", help="Embed the new papers and update the index now."),
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """Fetch papers from the arXiv API (network) by query or id list, and import them."""
     from triage.ingest import fetch_arxiv
-    from triage.settings import ArxivSettings
 
     opts = options(ctx)
-    settings = ArxivSettings(base_url=base_url or ArxivSettings.base_url, page_size=page_size, delay_seconds=delay)
+    settings = arxiv_settings(page_size, delay, retries, base_url)
     all_ids = [*(ids or []), *(extra_ids or [])]
     report = fetch_arxiv(
         opts.workspace(), query=query, ids=all_ids or None, max_results=max_results, settings=settings,
