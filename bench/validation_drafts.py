@@ -89,9 +89,9 @@ def run(name: str) -> int:
         p = [getattr(by_file[f].scores, axis) for f in sorted(labels)]
         lines.append(f"| {axis} | {roc_auc_score(y, p):.3f} |")
     lines += ["", "Per draft (file: tier, reasons, S / C / H):", ""]
-    for name in sorted(labels):
-        s = by_file[name].scores
-        lines.append(f"- {labels[name]['group']} `{name}`: {s.tier} ({', '.join(s.reasons)}), {s.safety:.2f} / {s.capabilities:.2f} / {s.hazard:.2f}")
+    for file in sorted(labels):
+        s = by_file[file].scores
+        lines.append(f"- {labels[file]['group']} `{file}`: {s.tier} ({', '.join(s.reasons)}), {s.safety:.2f} / {s.capabilities:.2f} / {s.hazard:.2f}")
     markdown = "\n".join(lines)
     write_section("validation-drafts" if name == "v1" else f"validation-drafts-{name}", markdown)
     print(markdown)
