@@ -175,7 +175,7 @@ def job_issues(store: Store, job_id: int, limit: int | None = None) -> list[Read
         sql += " LIMIT ?"
         params += (limit,)
     return [
-        ReadIssue(row["source"], int(row["record"]) if row["record"].isdigit() else row["record"], row["message"])
+        ReadIssue(row["source"], int(row["record"]) if row["record"].isascii() and row["record"].isdigit() else row["record"], row["message"])
         for row in store.query(sql, params)
     ]
 

@@ -71,7 +71,7 @@ class Paper:
 
     @property
     def year(self) -> int | None:
-        if self.published and self.published[:4].isdigit():
+        if self.published and self.published[:4].isascii() and self.published[:4].isdigit():  # "¹".isdigit() too
             return int(self.published[:4])
         return None
 

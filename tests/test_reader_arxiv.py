@@ -453,3 +453,20 @@ def test_query_or_ids_required() -> None:
 def test_arxiv_page_is_plain_data() -> None:
     page = ArxivPage(offset=0, papers=[], next_offset=0, total=None)
     assert page.total is None
+
+
+def test_a_total_in_superscript_digits_is_no_total():
+    """Found by the fuzzer: "¹".isdigit() is True, but int("¹") raises."""
+    from corpus.readers import arxiv_api
+
+    body = (
+        '<feed xmlns="http://www.w3.org/2005/Atom" xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/">'
+        "<opensearch:totalResults>\u00b9</opensearch:totalResults></feed>"
+    ).encode()
+    assert arxiv_api._read_feed(body).total is None
+
+
+def test_a_year_in_superscript_digits_is_no_year():
+    from corpus.records import Paper
+
+    assert Paper(title="t", abstract="a", published="\u00b9\u00b2\u00b3\u2074-01-01").year is None

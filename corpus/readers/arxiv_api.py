@@ -318,7 +318,7 @@ def _read_feed(body: bytes) -> _Feed:
             summary = _squash(entry.findtext("atom:summary", namespaces=_NS))
             raise InputError(f"arXiv rejected the request: {summary or entry_id}", source=SOURCE)
     total_text = (root.findtext("opensearch:totalResults", namespaces=_NS) or "").strip()
-    return _Feed(int(total_text) if total_text.isdigit() else None, entries)
+    return _Feed(int(total_text) if total_text.isascii() and total_text.isdigit() else None, entries)  # "¹".isdigit()
 
 
 def _convert(entries: list[Any], offset: int, on_issue: IssueSink) -> list[Paper]:
