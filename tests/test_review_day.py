@@ -319,3 +319,40 @@ def test_every_text_colour_pair_of_both_themes_reaches_wcag_aa():
     assert contrast("#000000", "#ffffff") == pytest.approx(21.0)
     assert contrast("#ffa62b", "#e0e0e0") < 2  # the old light theme's amber on grey, as the walkthrough found it
     del app
+
+
+# --- at scale ------------------------------------------------------------------------------------------------------
+
+
+async def test_a_long_queue_scrolls_under_a_fixed_header_and_the_detail_follows_where_the_cursor_rests(workspace, tmp_path):
+    paths = []
+    for i in range(60):
+        path = tmp_path / f"d{i:02d}.md"
+        path.write_text(f"# Long queue draft {i:02d}\n\nParagraph about sparse kernels and probes, number {i}.\n", encoding="utf-8")
+        paths.append(path)
+    app = build_app(workspace, None, "long", "alice", paths, cursor_blink=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        main, table = app.main, app.main.table
+        shown = app.main.query_one("#evidence")
+        drawn = []
+        original = shown.show
+        shown.show = lambda entry, *a, **k: (drawn.append(entry.id if entry else None), original(entry, *a, **k))[1]
+        await pilot.press("end")
+        assert table.cursor_row == 59 and main.selected is main.visible_items[-1]
+        lines = [table.render_line(y).text for y in range(table.scrollable_content_region.height)]
+        assert lines[0].split() == ["State", "Tier", "S", "C", "H", "Title"]  # the header stays while the rows scroll
+        assert main.visible_items[-1].title in lines[-1] and main.visible_items[0].title not in "".join(lines)
+        await settle(pilot)
+        assert main._shown_text[0] == main.visible_items[-1].id and drawn[-1] == main.visible_items[-1].id
+        # A held key (a burst of downs in one write): the cursor goes all the way, the detail pane is drawn once, where it stops.
+        await pilot.press("home")
+        await settle(pilot)
+        drawn.clear()
+        await burst(pilot, "\x1b[B" * 7)
+        assert table.cursor_row == 7 and drawn == [main.visible_items[7].id]
+        assert f"Long queue draft {main.visible_items[7].title[-2:]}" in screen_text(app).split("▔")[-1]  # in the text pane
+        await pilot.press("t")  # a filter swaps the rows in place: the table shows exactly the filtered list
+        assert table.row_count == len(main.visible_items) and "tier" in " ".join(main.filters)
+        await pilot.press("escape")
+        assert table.row_count == 60 and not main.filters

@@ -290,7 +290,7 @@ class ReviewApp(App[None]):
     def is_idle(self) -> bool:
         """Nothing loading, scoring or waiting to be written: what tests wait for instead of sleeping."""
         running = [w for w in self.workers if w.group in ("read", "text", "model") and w.is_running]
-        return not running and not self.model_busy and self._pending_writes == 0 and self.main.loaded
+        return not running and not self.model_busy and self._pending_writes == 0 and self.main.loaded and not self.main.detail_pending
 
     # --- messages from the workers ----------------------------------------------------------------------------------
 
@@ -406,6 +406,8 @@ class ReviewApp(App[None]):
         if message.task in ("scoring", "retraining"):
             self.model_busy = False
             self.main.set_scoring(False)
+        if message.task == "loading the text":
+            self.main.text_unavailable()
         self.main.status.idle(f"{message.task} failed: {message.error}")
         self.notify(terminal_text(f"{message.task} failed: {message.error}"), severity="error", timeout=10, markup=False)
 

@@ -9,7 +9,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, OptionList, Static
+from textual.timer import Timer
+from textual.widgets import Footer, Header, Input, OptionList, Static
 
 from triage.review import ItemText
 from triage.review_queue import RISK, SORTS, STATE_FILTERS, TIERS, filter_queue, sort_queue
@@ -29,6 +30,11 @@ def _cycle(options: tuple[str, ...], current: str | None) -> str | None:
     """None (all) → each option in turn → None."""
     sequence = (None, *options)
     return sequence[(sequence.index(current) + 1) % len(sequence)]
+
+
+# The detail pane follows the cursor once it rests this long: holding a key down moves the cursor at the table's
+# own speed, and the evidence and text are drawn once, for the item the cursor stops on.
+DETAIL_DELAY = 0.05
 
 
 def plural(n: int, noun: str) -> str:
@@ -54,6 +60,7 @@ class MainScreen(Screen):
         self.loaded = False
         self._shown_text: tuple[int, str | None] | None = None  # (item id, probe version) now in the text pane
         self._visible: list[QueueItem] | None = None  # sorted and filtered, until entries or the view change
+        self._detail_timer: Timer | None = None  # set while the detail pane waits for the cursor to rest
 
     @property
     def review_app(self) -> "ReviewApp":
@@ -115,9 +122,11 @@ class MainScreen(Screen):
                             earlier.score = score
         if changed:
             # Rows keep their order and membership while scores stream in (re-sorting 500 rows per batch would stall
-            # the keys); only the changed cells are redrawn. The queue re-sorts when scoring finishes.
+            # the keys); only the rows in view are redrawn. The queue re-sorts when scoring finishes.
             self.table.show(self.visible_items)
-            self._show_detail()
+            selected = self.selected
+            if selected is not None and ({selected.id, *(v.id for v in selected.earlier)} & scores.keys()):
+                self.show_detail_soon()
 
     def set_text(self, item_id: int, text: ItemText) -> None:
         self.texts[item_id] = text
@@ -151,7 +160,7 @@ class MainScreen(Screen):
         visible = self.visible_items
         self.table.show(visible)
         self._show_empty(visible)
-        self._show_detail()
+        self.show_detail_soon()
         self.status.view(self.summary(len(visible)))
 
     def summary(self, shown: int) -> str:
@@ -186,28 +195,54 @@ class MainScreen(Screen):
         empty.display = True
         self.table.display = False
 
-    def _show_detail(self) -> None:
+    def show_detail_soon(self) -> None:
+        """Draw the detail pane once the cursor has rested for DETAIL_DELAY (each call restarts the wait)."""
+        if self._detail_timer is None:
+            self._detail_timer = self.set_timer(DETAIL_DELAY, self._detail_due)
+        else:
+            self._detail_timer.reset()
+
+    def _detail_due(self) -> None:
+        self._detail_timer = None
+        self._show_detail()
+
+    @property
+    def detail_pending(self) -> bool:
+        """The detail pane is waiting to follow the cursor: tests and the app's `is_idle` wait for it."""
+        return self._detail_timer is not None
+
+    def _show_detail(self, without_text: bool = False) -> None:
+        """Draw the selected item's evidence and text. A text not yet loaded is asked for first, and both are drawn
+        together when it arrives (one layout pass, not two); `without_text` draws the evidence when it cannot come."""
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+            self._detail_timer = None
         entry = self.selected
         text = self.texts.get(entry.id) if entry else None
-        self.query_one(Evidence).show(entry, self.review_app.reviewer, blind=self.review_app.blind, changes=text.changes if text else None)
-        text_pane = self.query_one(DraftText)
-        if entry is None:
-            text_pane.show("", [])
-            self._shown_text = None
-            return
-        key = (entry.id, entry.score.probe_version if entry.score else None)
-        if key == self._shown_text:
-            return
-        if text is None:
+        key = (entry.id, entry.score.probe_version if entry.score else None) if entry else None
+        if entry is not None and text is None and not without_text:
             self.review_app.load_text(entry.id)
             return
-        passages = [(p.start, p.end, list(p.drives)) for p in entry.score.document.passages] if entry.score else []
-        text_pane.show(text.text, passages)
-        self._shown_text = key
+        text_pane = self.query_one(DraftText)
+        with self.app.batch_update():
+            self.query_one(Evidence).show(entry, self.review_app.reviewer, blind=self.review_app.blind, changes=text.changes if text else None)
+            if key == self._shown_text:
+                return
+            if entry is None or text is None:
+                text_pane.show("", [])
+                self._shown_text = None
+                return
+            passages = [(p.start, p.end, list(p.drives)) for p in entry.score.document.passages] if entry.score else []
+            text_pane.show(text.text, passages)
+            self._shown_text = key
 
-    @on(DataTable.RowHighlighted, "#queue")
+    def text_unavailable(self) -> None:
+        """Loading the selected item's text failed (the app says why): its evidence is still shown."""
+        self._show_detail(without_text=True)
+
+    @on(QueueTable.Highlighted, "#queue")
     def _row_highlighted(self) -> None:
-        self._show_detail()
+        self.show_detail_soon()
 
     def focus_item(self, item_id: int) -> None:
         """Put the cursor on an item, clearing the filters first when they hide it."""
