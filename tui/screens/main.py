@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from textual import on
@@ -32,8 +33,10 @@ def _cycle(options: tuple[str, ...], current: str | None) -> str | None:
     return sequence[(sequence.index(current) + 1) % len(sequence)]
 
 
-# The detail pane follows the cursor once it rests this long: holding a key down moves the cursor at the table's
-# own speed, and the evidence and text are drawn once, for the item the cursor stops on.
+# The detail pane (evidence and text) follows a single move at once, just after the frame with the cursor: DETAIL_LEAD.
+# Moves that come faster than DETAIL_DELAY apart (a held key) leave it until the cursor has rested that long, so the
+# cursor moves at the table's own speed and the pane is drawn once, for the item it stops on.
+DETAIL_LEAD = 0.02
 DETAIL_DELAY = 0.05
 
 
@@ -61,6 +64,7 @@ class MainScreen(Screen):
         self._shown_text: tuple[int, str | None] | None = None  # (item id, probe version) now in the text pane
         self._visible: list[QueueItem] | None = None  # sorted and filtered, until entries or the view change
         self._detail_timer: Timer | None = None  # set while the detail pane waits for the cursor to rest
+        self._last_move = 0.0  # time.monotonic() of the last cursor move or view change
 
     @property
     def review_app(self) -> "ReviewApp":
@@ -196,11 +200,13 @@ class MainScreen(Screen):
         self.table.display = False
 
     def show_detail_soon(self) -> None:
-        """Draw the detail pane once the cursor has rested for DETAIL_DELAY (each call restarts the wait)."""
-        if self._detail_timer is None:
-            self._detail_timer = self.set_timer(DETAIL_DELAY, self._detail_due)
-        else:
-            self._detail_timer.reset()
+        """Draw the detail pane right after this frame, or, when the cursor is moving fast, once it rests."""
+        now = time.monotonic()
+        resting = now - self._last_move >= DETAIL_DELAY
+        self._last_move = now
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+        self._detail_timer = self.set_timer(DETAIL_LEAD if resting and self._detail_timer is None else DETAIL_DELAY, self._detail_due)
 
     def _detail_due(self) -> None:
         self._detail_timer = None
