@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import shutil
 import threading
 
@@ -102,6 +103,34 @@ async def test_the_form_shows_its_keys_and_clears_its_error_once_answered(worksp
         assert "1…5 tick" in screen_text(app).splitlines()[-1]
 
 
+async def test_search_text_typed_right_after_slash_is_text_and_a_key_right_after_enter_acts(workspace):
+    # Found by the tmux walkthrough: "/FlashMix" sent in one write recorded an approve on the selected draft (the
+    # "a" in it), because the search box took focus only after the keys already read.
+    app = _app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        logged = len(app.review.log())
+        await burst(pilot, "/FlashMix")
+        assert app.main.query_one("#search", Input).value == "FlashMix" and not isinstance(app.screen, DecisionScreen)
+        assert [e.title[:8] for e in app.main.visible_items] == ["FlashMix"] and len(app.review.log()) == logged
+        await burst(pilot, "\rr")  # enter ends the search; the r right behind it opens the restrict form
+        assert isinstance(app.screen, DecisionScreen) and app.main.query_one("#search", Input).value == "FlashMix"
+        assert app.main.selected.title.startswith("FlashMix")
+
+
+async def test_the_status_line_names_a_saved_decision_by_its_id_even_for_a_long_title(workspace):
+    # Found by the tmux walkthrough: at 120 columns "saved: restrict on “FlashMix: Fused Sparse … for" was cut before its "(#1)".
+    app = _app(workspace, reviewer="bob")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        _select(app, "FlashMix")
+        await pilot.press("a", "ctrl+s")
+        await settle(pilot)
+        decision = app.review.log()[-1]
+        status = screen_text(app).splitlines()[-2]
+        assert decision.reviewer == "bob" and f"saved: approve on “FlashMix: Fused Sparse Attention and Ex…” (#{decision.id})" in status
+
+
 # --- decisions carry their evidence --------------------------------------------------------------------------------
 
 
@@ -167,7 +196,7 @@ async def test_a_revised_draft_is_one_row_marked_v2_with_its_history(workspace, 
         text = screen_text(revised)
         assert "v2 Draft X" in text and "x.md · v2" in text
         history = str(revised.main.query_one("#versions", Static).render())
-        assert "v1 you approve" in history and "passages changed:" in history
+        assert "v1 you approve" in history and re.search(r"v2 changed (passages? \d+(, \d+)*|no passage) \(of \d+\)", history), history
     out = tmp_path / "d.jsonl"
     assert run_cli(capsys, "review", "export", "-s", "snap", "--out", out).code == 0
     import json

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import Screen
@@ -49,7 +50,10 @@ class MainScreen(Screen):
 
     # Priority bindings: the app acts on a key as it reads it, so a decision key bunched with the rationale after it
     # opens the form before that text is handed on (see `check_action` for the search box).
-    BINDINGS = bindings(REVIEW_KEYS, priority=True)
+    # Focus moves with screen.set_focus, at once: Widget.focus() is queued behind the keys already read, so the search
+    # text typed right after `/` would act as decision keys, and a key right after enter would be typed into the box.
+    # Enter in the search box is a priority binding for the same reason (only there: elsewhere enter is the widget's).
+    BINDINGS = [*bindings(REVIEW_KEYS, priority=True), Binding("enter", "search_done", show=False, priority=True)]
 
     def __init__(self) -> None:
         super().__init__()
@@ -270,8 +274,9 @@ class MainScreen(Screen):
     # --- actions ------------------------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # In the search box letters are text; only esc (clear) still acts there.
-        return action == "clear_filters" or not isinstance(self.focused, Input)
+        # In the search box letters are text; only esc (clear) and enter (done) still act there.
+        in_search = isinstance(self.focused, Input)
+        return in_search if action == "search_done" else action == "clear_filters" or not in_search
 
     async def action_decide(self, state: str) -> None:
         entry = self.selected
@@ -328,7 +333,7 @@ class MainScreen(Screen):
 
     def action_search(self) -> None:
         self._show_search(True)
-        self.query_one("#search", Input).focus()
+        self.set_focus(self.query_one("#search", Input))
 
     def action_clear_filters(self) -> None:
         """One key for everything that narrows the queue: search, tier and state."""
@@ -336,16 +341,15 @@ class MainScreen(Screen):
         box.value = ""
         self._show_search(False)
         self.set_view(tier=None, state=None, search="")
-        self.table.focus()
+        self.set_focus(self.table)
 
     @on(Input.Changed, "#search")
     def _search_changed(self, event: Input.Changed) -> None:
         if event.value != self.search:
             self.set_view(search=event.value)
 
-    @on(Input.Submitted, "#search")
-    def _search_done(self) -> None:
-        self.table.focus()
+    def action_search_done(self) -> None:
+        self.set_focus(self.table)
 
     @on(OptionList.OptionSelected, "#prior")
     def _prior_selected(self, event: OptionList.OptionSelected) -> None:
