@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
 EmbedderFactory = Callable[[], "Embedder"]
 QUIT_CONFIRM_SECONDS = 3.0
+STATUS_TITLE = 40  # characters of a title quoted in the status line
 
 
 def _describe(exc: BaseException) -> str:
@@ -294,13 +295,17 @@ class ReviewApp(App[None]):
     def is_idle(self) -> bool:
         """Nothing loading, scoring or waiting to be written: what tests wait for instead of sleeping."""
         running = [w for w in self.workers if w.group in ("read", "text", "model") and w.is_running]
-        return not running and not self.model_busy and self._pending_writes == 0 and self.main.loaded
+        return not running and not self.model_busy and self._pending_writes == 0 and self.main.loaded and not self.main.detail_pending
 
     # --- messages from the workers ----------------------------------------------------------------------------------
 
     def _title(self, item_id: int) -> str:
+        """`“Title”` (clipped, so the status line keeps what follows it: the decision's #id), `v2` for a revision."""
         entry = self.main.entries.get(item_id) or next((e for e in self.main.entries.values() for v in e.earlier if v.id == item_id), None)
-        return f"“{entry.title}”" + (f" v{entry.version}" if entry and entry.version > 1 else "") if entry else f"item {item_id}"
+        if entry is None:
+            return f"item {item_id}"
+        title = entry.title if len(entry.title) <= STATUS_TITLE else entry.title[: STATUS_TITLE - 1] + "…"
+        return f"“{title}”" + (f" v{entry.version}" if entry.version > 1 else "")
 
     def on_queue_loaded(self, message: QueueLoaded) -> None:
         if self.probe_version is None:
@@ -419,6 +424,8 @@ class ReviewApp(App[None]):
         if message.task in ("scoring", "retraining"):
             self.model_busy = False
             self.main.set_scoring(False)
+        if message.task == "loading the text":
+            self.main.text_unavailable()
         self.main.status.idle(f"{message.task} failed: {message.error}")
         self.notify(terminal_text(f"{message.task} failed: {message.error}"), severity="error", timeout=10, markup=False)
 

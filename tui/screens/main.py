@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, OptionList, Static
+from textual.timer import Timer
+from textual.widgets import Footer, Header, Input, OptionList, Static
 
 from triage.review import ItemText
 from triage.review_queue import RISK, SORTS, STATE_FILTERS, TIERS, filter_queue, sort_queue
@@ -31,6 +34,13 @@ def _cycle(options: tuple[str, ...], current: str | None) -> str | None:
     return sequence[(sequence.index(current) + 1) % len(sequence)]
 
 
+# The detail pane (evidence and text) follows a single move at once, just after the frame with the cursor: DETAIL_LEAD.
+# Moves that come faster than DETAIL_DELAY apart (a held key) leave it until the cursor has rested that long, so the
+# cursor moves at the table's own speed and the pane is drawn once, for the item it stops on.
+DETAIL_LEAD = 0.02
+DETAIL_DELAY = 0.05
+
+
 def plural(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
@@ -40,7 +50,10 @@ class MainScreen(Screen):
 
     # Priority bindings: the app acts on a key as it reads it, so a decision key bunched with the rationale after it
     # opens the form before that text is handed on (see `check_action` for the search box).
-    BINDINGS = bindings(REVIEW_KEYS, priority=True)
+    # Focus moves with screen.set_focus, at once: Widget.focus() is queued behind the keys already read, so the search
+    # text typed right after `/` would act as decision keys, and a key right after enter would be typed into the box.
+    # Enter in the search box is a priority binding for the same reason (only there: elsewhere enter is the widget's).
+    BINDINGS = [*bindings(REVIEW_KEYS, priority=True), Binding("enter", "search_done", show=False, priority=True)]
 
     def __init__(self) -> None:
         super().__init__()
@@ -54,6 +67,8 @@ class MainScreen(Screen):
         self.loaded = False
         self._shown_text: tuple[int, str | None] | None = None  # (item id, probe version) now in the text pane
         self._visible: list[QueueItem] | None = None  # sorted and filtered, until entries or the view change
+        self._detail_timer: Timer | None = None  # set while the detail pane waits for the cursor to rest
+        self._last_move = 0.0  # time.monotonic() of the last cursor move or view change
 
     @property
     def review_app(self) -> "ReviewApp":
@@ -115,9 +130,11 @@ class MainScreen(Screen):
                             earlier.score = score
         if changed:
             # Rows keep their order and membership while scores stream in (re-sorting 500 rows per batch would stall
-            # the keys); only the changed cells are redrawn. The queue re-sorts when scoring finishes.
+            # the keys); only the rows in view are redrawn. The queue re-sorts when scoring finishes.
             self.table.show(self.visible_items)
-            self._show_detail()
+            selected = self.selected
+            if selected is not None and ({selected.id, *(v.id for v in selected.earlier)} & scores.keys()):
+                self.show_detail_soon()
 
     def set_text(self, item_id: int, text: ItemText) -> None:
         self.texts[item_id] = text
@@ -151,7 +168,7 @@ class MainScreen(Screen):
         visible = self.visible_items
         self.table.show(visible)
         self._show_empty(visible)
-        self._show_detail()
+        self.show_detail_soon()
         self.status.view(self.summary(len(visible)))
 
     def summary(self, shown: int) -> str:
@@ -186,28 +203,56 @@ class MainScreen(Screen):
         empty.display = True
         self.table.display = False
 
-    def _show_detail(self) -> None:
+    def show_detail_soon(self) -> None:
+        """Draw the detail pane right after this frame, or, when the cursor is moving fast, once it rests."""
+        now = time.monotonic()
+        resting = now - self._last_move >= DETAIL_DELAY
+        self._last_move = now
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+        self._detail_timer = self.set_timer(DETAIL_LEAD if resting and self._detail_timer is None else DETAIL_DELAY, self._detail_due)
+
+    def _detail_due(self) -> None:
+        self._detail_timer = None
+        self._show_detail()
+
+    @property
+    def detail_pending(self) -> bool:
+        """The detail pane is waiting to follow the cursor: tests and the app's `is_idle` wait for it."""
+        return self._detail_timer is not None
+
+    def _show_detail(self, without_text: bool = False) -> None:
+        """Draw the selected item's evidence and text. A text not yet loaded is asked for first, and both are drawn
+        together when it arrives (one layout pass, not two); `without_text` draws the evidence when it cannot come."""
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+            self._detail_timer = None
         entry = self.selected
         text = self.texts.get(entry.id) if entry else None
-        self.query_one(Evidence).show(entry, self.review_app.reviewer, blind=self.review_app.blind, changes=text.changes if text else None)
-        text_pane = self.query_one(DraftText)
-        if entry is None:
-            text_pane.show("", [])
-            self._shown_text = None
-            return
-        key = (entry.id, entry.score.probe_version if entry.score else None)
-        if key == self._shown_text:
-            return
-        if text is None:
+        key = (entry.id, entry.score.probe_version if entry.score else None) if entry else None
+        if entry is not None and text is None and not without_text:
             self.review_app.load_text(entry.id)
             return
-        passages = [(p.start, p.end, list(p.drives)) for p in entry.score.document.passages] if entry.score else []
-        text_pane.show(text.text, passages)
-        self._shown_text = key
+        text_pane = self.query_one(DraftText)
+        with self.app.batch_update():
+            self.query_one(Evidence).show(entry, self.review_app.reviewer, blind=self.review_app.blind, changes=text.changes if text else None)
+            if key == self._shown_text:
+                return
+            if entry is None or text is None:
+                text_pane.show("", [])
+                self._shown_text = None
+                return
+            passages = [(p.start, p.end, list(p.drives)) for p in entry.score.document.passages] if entry.score else []
+            text_pane.show(text.text, passages)
+            self._shown_text = key
 
-    @on(DataTable.RowHighlighted, "#queue")
+    def text_unavailable(self) -> None:
+        """Loading the selected item's text failed (the app says why): its evidence is still shown."""
+        self._show_detail(without_text=True)
+
+    @on(QueueTable.Highlighted, "#queue")
     def _row_highlighted(self) -> None:
-        self._show_detail()
+        self.show_detail_soon()
 
     def focus_item(self, item_id: int) -> None:
         """Put the cursor on an item, clearing the filters first when they hide it."""
@@ -229,8 +274,9 @@ class MainScreen(Screen):
     # --- actions ------------------------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # In the search box letters are text; only esc (clear) still acts there.
-        return action == "clear_filters" or not isinstance(self.focused, Input)
+        # In the search box letters are text; only esc (clear) and enter (done) still act there.
+        in_search = isinstance(self.focused, Input)
+        return in_search if action == "search_done" else action == "clear_filters" or not in_search
 
     async def action_decide(self, state: str) -> None:
         entry = self.selected
@@ -287,7 +333,7 @@ class MainScreen(Screen):
 
     def action_search(self) -> None:
         self._show_search(True)
-        self.query_one("#search", Input).focus()
+        self.set_focus(self.query_one("#search", Input))
 
     def action_clear_filters(self) -> None:
         """One key for everything that narrows the queue: search, tier and state."""
@@ -295,16 +341,15 @@ class MainScreen(Screen):
         box.value = ""
         self._show_search(False)
         self.set_view(tier=None, state=None, search="")
-        self.table.focus()
+        self.set_focus(self.table)
 
     @on(Input.Changed, "#search")
     def _search_changed(self, event: Input.Changed) -> None:
         if event.value != self.search:
             self.set_view(search=event.value)
 
-    @on(Input.Submitted, "#search")
-    def _search_done(self) -> None:
-        self.table.focus()
+    def action_search_done(self) -> None:
+        self.set_focus(self.table)
 
     @on(OptionList.OptionSelected, "#prior")
     def _prior_selected(self, event: OptionList.OptionSelected) -> None:

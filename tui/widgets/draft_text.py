@@ -65,10 +65,8 @@ class DraftText(VerticalScroll):
 
     def show(self, text: str, passages: list[tuple[int, int, list[str]]]) -> None:
         """Replace the content; `passages` are (start, end, axes) character spans into `text`."""
-        self.remove_children()
         ordered = sorted(passages)
-        widgets: list[Static] = []
-        self._anchors, self._covers, self.current = [], [[] for _ in ordered], -1
+        pieces: list[tuple[str, str, Segment]] = []
         for segment in segments(len(text), ordered):
             piece = text[segment.start : segment.end]
             if not piece.strip() and not segment.axes:
@@ -78,8 +76,21 @@ class DraftText(VerticalScroll):
                 kind = "-hazard"
             else:
                 kind = "-both" if len(segment.axes) > 1 else (f"-{next(iter(segment.axes))}" if segment.axes else "")
-            widget = Static(terminal_text(reflow(piece), one_line=False), markup=False, classes=kind)
-            widgets.append(widget)
+            pieces.append((terminal_text(reflow(piece), one_line=False), kind, segment))
+        # Moving between drafts of the same shape reuses the pieces already mounted (an update, not a remount:
+        # a remount costs a second layout pass once the new widgets have mounted).
+        existing = list(self.query_children(Static))
+        if len(existing) == len(pieces):
+            widgets = existing
+            for widget, (content, kind, _) in zip(widgets, pieces):
+                widget.update(content)
+                widget.set_classes(kind)
+        else:
+            self.remove_children()
+            widgets = [Static(content, markup=False, classes=kind) for content, kind, _ in pieces]
+            self.mount_all(widgets)
+        self._anchors, self._covers, self.current = [], [[] for _ in ordered], -1
+        for widget, (_, _, segment) in zip(widgets, pieces):
             for i, (s, e, _) in enumerate(ordered):
                 if s <= segment.start and segment.end <= e:
                     self._covers[i].append(widget)
@@ -87,7 +98,6 @@ class DraftText(VerticalScroll):
         self._axes = [list(drives) for cover, (_, _, drives) in zip(self._covers, ordered) if cover]
         self._covers = [cover for cover in self._covers if cover]
         self._anchors = [cover[0] for cover in self._covers]
-        self.mount_all(widgets)
         self.scroll_home(animate=False)
         count = {axis: sum(1 for *_, d in ordered if axis in d) for axis in (HAZARD, CAPABILITIES, SAFETY)}
         hazard = f"{count[HAZARD]} hazard, " if count[HAZARD] else ""

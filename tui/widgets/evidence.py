@@ -109,8 +109,9 @@ class Evidence(Vertical):
                         parts.append((f" {name} {before:.2f}→{after:.2f}", "$text-muted"))
             change = changed.get(later.version)
             if change is not None:
-                which = ", ".join(map(str, change.changed)) or "none"
-                parts.append((f" · v{later.version} passages changed: {which} of {change.total}", "$text-muted"))
+                # "changed passage 4 (of 4)": the tmux walkthrough read "passages changed: 4 of 4" as all four.
+                which = f"passage{'s' if len(change.changed) > 1 else ''} {', '.join(map(str, change.changed))}" if change.changed else "no passage"
+                parts.append((f" · v{later.version} changed {which} (of {change.total})", "$text-muted"))
             lines.append(Content.assemble(*parts))
         return Content("\n").join(lines)
 

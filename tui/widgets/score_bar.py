@@ -36,6 +36,9 @@ class ScoreBar(Static):
         super().__init__(bar_content(label, None, None, colour), **kwargs)
         self.label = label
         self.colour = colour
+        self._shown: tuple[float | None, float | None] = (None, None)
 
     def show(self, mean: float | None, std: float | None) -> None:
-        self.update(bar_content(self.label, mean, std, self.colour))
+        if (mean, std) != self._shown:  # an update costs a layout pass; moving between items often repeats a bar
+            self._shown = (mean, std)
+            self.update(bar_content(self.label, mean, std, self.colour))
