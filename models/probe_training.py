@@ -7,9 +7,10 @@ from datetime import datetime, timezone
 
 import numpy as np
 
+from models.axes import CAPABILITIES, HAZARD, SAFETY
 from models.errors import ModelError
 from models.metrics import binary_report
-from models.probes import AREA_PREFIX, CAPABILITIES, HAZARD, SAFETY, ProbeSet, neighbour_vote
+from models.probes import AREA_PREFIX, ProbeSet, neighbour_vote
 
 AXES = (SAFETY, CAPABILITIES, HAZARD)
 REQUIRED_AXES = (SAFETY, CAPABILITIES)  # hazard may be unlabelled in a user's own label set; it is then not trained

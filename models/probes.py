@@ -15,7 +15,6 @@ from models.errors import ModelError
 WEIGHTS_FILE = "probe.safetensors"
 CARD_FILE = "card.json"
 FORMAT = "triage-probe/1"
-SAFETY, CAPABILITIES, HAZARD = "safety", "capabilities", "hazard"
 AREA_PREFIX = "area:"
 VOTE_K = 20  # neighbours in the label vote
 VOTE_TEMPERATURE = 20.0  # softmax sharpness over cosine similarity: 0.05 more similarity ~ e times more weight

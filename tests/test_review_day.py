@@ -431,3 +431,24 @@ async def test_scoring_runs_in_the_background_with_a_progress_line_and_says_done
         assert not main.status.query_one(LoadingIndicator).display
         text = screen_text(app)
         assert "scoring 32/40" not in text and "scoring…" not in text and "scored 40 items" in text
+
+
+async def test_undo_redo_and_bad_file_notices_show_titles_and_names_as_text(workspace, tmp_path):
+    """Titles and file names are data: a `[/]` in them is shown as typed, never read as markup."""
+    draft = tmp_path / "hostile.md"
+    draft.write_text("# [/] =1+1 [bold]Reward audits[/bold]\n\nWe audit reward models for specification gaming.\n", encoding="utf-8")
+    app = build_app(workspace, None, "hostile", "alice", [tmp_path / "[red]gone[/].md", draft], cursor_blink=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert any("[red]gone[/].md" in str(n.message) for n in app._notifications)
+        await pilot.press("e", *"check", "ctrl+s")
+        await settle(pilot)
+        await pilot.press("u")
+        await settle(pilot)
+        await pilot.press("U")
+        await settle(pilot)
+        messages = [str(n.message) for n in app._notifications]
+        assert any(m.startswith("undid escalate on “[/] =1+1 [bold]Reward audits[/bold]”") for m in messages), messages
+        assert any(m.startswith("redid escalate on “[/] =1+1 [bold]Reward audits[/bold]”") for m in messages), messages
+        shown = screen_text(app)
+        assert "redid escalate on “[/] =1+1 [bold]Reward" in " ".join(shown.split()), shown

@@ -13,7 +13,8 @@ import numpy as np
 
 from corpus.records import Passage
 from corpus.scores import SCORE_COLUMNS, ScoreRecord  # noqa: F401  (re-exported for the faces)
-from models.probes import AREA_PREFIX, CAPABILITIES, HAZARD, SAFETY, ProbeSet
+from models.axes import CAPABILITIES, HAZARD, SAFETY
+from models.probes import AREA_PREFIX, ProbeSet
 from triage.policy import TierPolicy, decide_tier
 from triage.seed import area_side
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from corpus.reviews import DecisionRow, ItemRow
 from corpus.scores import ScoreRecord
+from models.axes import CAPABILITIES, HAZARD, SAFETY  # noqa: F401  (re-exported for the faces)
 from triage.errors import UsageError
 
 if TYPE_CHECKING:

@@ -1,6 +1,5 @@
-"""The settings the faces build from their options: arXiv access and input limits (defined by `corpus`)."""
+"""The input limits the faces build from their --max-* options (defined by `corpus`; light to import)."""
 
 from corpus.limits import DEFAULT_LIMITS, ReadLimits
-from corpus.readers.arxiv_api import ArxivSettings
 
-__all__ = ["DEFAULT_LIMITS", "ArxivSettings", "ReadLimits"]
+__all__ = ["DEFAULT_LIMITS", "ReadLimits"]

@@ -109,7 +109,10 @@ class ReviewApp(App[None]):
         self._writer()
         if self.problems:
             listed = "\n".join(self.problems[:8]) + (f"\n… and {len(self.problems) - 8} more" if len(self.problems) > 8 else "")
-            self.notify(f"not queued ({len(self.problems)}):\n{listed}", title="some files could not be read", severity="warning", timeout=20)
+            self.notify(
+                terminal_text(f"not queued ({len(self.problems)}):\n{listed}"), title="some files could not be read",
+                severity="warning", timeout=20, markup=False,
+            )
 
     def start_session(self) -> None:
         """Called by the main screen once it is composed: load the queue, then score it when there is a model."""
@@ -405,19 +408,18 @@ class ReviewApp(App[None]):
         self.redo_stack.append(undone)
         # The undone decision comes back as a draft, so deciding again starts from what was entered.
         self.restored[undone.item_id] = DecisionDraft(undone.item_id, undone.state or "", undone.rationale, Checklist.from_dict(undone.checklist))
-        text = f"undid {undone.state} on {self._title(undone.item_id)} (#{undone.id}); U redoes it"
-        self.main.status.idle(text)
-        self.notify(text)
-        self._focus_after_load = undone.item_id
-        self._load_queue()
+        self._announce_and_show(f"undid {undone.state} on {self._title(undone.item_id)} (#{undone.id}); U redoes it", undone.item_id)
 
     def _redone(self, message: Redone) -> None:
         decision = message.decision
         self.restored.pop(decision.item_id, None)
-        text = f"redid {decision.state} on {self._title(decision.item_id)} (#{decision.id})"
+        self._announce_and_show(f"redid {decision.state} on {self._title(decision.item_id)} (#{decision.id})", decision.item_id)
+
+    def _announce_and_show(self, text: str, item_id: int) -> None:
+        """Say what an undo or redo did (titles are data: never markup) and reload with the cursor on its item."""
         self.main.status.idle(text)
-        self.notify(text)
-        self._focus_after_load = decision.item_id
+        self.notify(terminal_text(text), markup=False)
+        self._focus_after_load = item_id
         self._load_queue()
 
     def on_work_failed(self, message: WorkFailed) -> None:

@@ -14,6 +14,6 @@ BASE_URL = typer.Option(None, "--base-url", help="Another arXiv-compatible API e
 
 def arxiv_settings(page_size: int, delay: float, retries: int, base_url: Optional[str]):
     """The client settings for the flags given."""
-    from triage.settings import ArxivSettings
+    from triage.ingest import ArxivSettings  # loads the arXiv client: only commands that may fetch call this
 
     return ArxivSettings(base_url=base_url or ArxivSettings.base_url, page_size=page_size, delay_seconds=delay, num_retries=retries)

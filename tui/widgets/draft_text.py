@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from triage.assessment import CAPABILITIES, HAZARD, SAFETY
+from triage.review_records import CAPABILITIES, HAZARD, SAFETY
 from triage.safe_text import terminal_text
 
 # A line break inside a paragraph (with the indentation around it); a Markdown heading or list line keeps its own line.
