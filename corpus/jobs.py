@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 from corpus.readers import ReadIssue
+from corpus.records import ascii_int
 from corpus.scores import SCORE_COLUMNS, ScoreRecord
 from corpus.store import Store, inserted_id, utc_now
 
@@ -175,7 +176,7 @@ def job_issues(store: Store, job_id: int, limit: int | None = None) -> list[Read
         sql += " LIMIT ?"
         params += (limit,)
     return [
-        ReadIssue(row["source"], int(row["record"]) if row["record"].isascii() and row["record"].isdigit() else row["record"], row["message"])
+        ReadIssue(row["source"], row["record"] if (number := ascii_int(row["record"])) is None else number, row["message"])
         for row in store.query(sql, params)
     ]
 

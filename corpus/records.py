@@ -51,6 +51,11 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def ascii_int(text: str) -> int | None:
+    """`text` as an int when it is plain ASCII digits, else None ("¹".isdigit() is True, but int("¹") raises)."""
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
 @dataclass
 class Paper:
     """A published or preprinted paper's metadata, as any reader produces it."""
@@ -71,9 +76,7 @@ class Paper:
 
     @property
     def year(self) -> int | None:
-        if self.published and self.published[:4].isascii() and self.published[:4].isdigit():  # "¹".isdigit() too
-            return int(self.published[:4])
-        return None
+        return ascii_int(self.published[:4]) if self.published else None
 
     def embedding_text(self) -> str:
         """The text that represents this paper for embedding and similarity."""

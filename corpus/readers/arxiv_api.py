@@ -20,7 +20,7 @@ import requests
 
 from corpus.errors import FetchError, InputError
 from corpus.readers import IssueSink, ReadIssue, ignore_issue
-from corpus.records import Paper, parse_arxiv_id
+from corpus.records import Paper, ascii_int, parse_arxiv_id
 
 SOURCE = "arxiv"
 MAX_PAGE_SIZE = 2000  # arXiv refuses larger pages
@@ -318,7 +318,7 @@ def _read_feed(body: bytes) -> _Feed:
             summary = _squash(entry.findtext("atom:summary", namespaces=_NS))
             raise InputError(f"arXiv rejected the request: {summary or entry_id}", source=SOURCE)
     total_text = (root.findtext("opensearch:totalResults", namespaces=_NS) or "").strip()
-    return _Feed(int(total_text) if total_text.isascii() and total_text.isdigit() else None, entries)  # "¹".isdigit()
+    return _Feed(ascii_int(total_text), entries)
 
 
 def _convert(entries: list[Any], offset: int, on_issue: IssueSink) -> list[Paper]:
