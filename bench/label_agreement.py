@@ -1,8 +1,10 @@
 """Agreement between the two labelling passes of the arXiv sample: Cohen's kappa per axis, and the disagreements.
 
 Run: .venv/bin/python bench/label_agreement.py
-The first pass is triage/data/arxiv_labels.jsonl (2,000 papers); the second, independent pass over a random 300 of
-them is bench/data/second_pass_labels.jsonl. Both follow docs/TAXONOMY.md. Needs no shared data.
+The first pass is triage/data/arxiv_labels.jsonl (all 10,000 papers); the second, independent passes are
+bench/data/second_pass_labels.jsonl in two rounds: a random 300 of the first 2,000 papers (round 1, before the guide's
+"rules added after the second labelling pass"), and a random 300 of the 8,000 labelled later under those rules
+(round 2). Both follow docs/TAXONOMY.md. Needs no shared data.
 """
 
 from __future__ import annotations
@@ -23,13 +25,27 @@ def main() -> int:
 
     first = {r["arxiv_id"]: r for r in map(json.loads, (ROOT / "triage" / "data" / "arxiv_labels.jsonl").read_text().splitlines())}
     second = [json.loads(line) for line in (ROOT / "bench" / "data" / "second_pass_labels.jsonl").read_text().splitlines()]
-    pairs = [(first[r["arxiv_id"]], r) for r in second if r["arxiv_id"] in first]
     lines = [
         "## Labelling agreement on the arXiv sample (issue 10)",
         "",
-        "Command: `.venv/bin/python bench/label_agreement.py`. Two independent passes, both reading each abstract against "
-        f"docs/TAXONOMY.md; the second pass labelled a random {len(pairs)} of the first pass's {len(first)} papers without "
-        "seeing its labels.",
+        "Command: `.venv/bin/python bench/label_agreement.py`. Independent passes, each reading every abstract against "
+        f"docs/TAXONOMY.md without seeing the other's labels; the first pass labelled all {len(first)} papers. Round 1: a "
+        "random 300 of the first 2,000, before the guide's rules added after that round. Round 2: a random 300 of the "
+        "8,000 labelled later, under those rules.",
+    ]
+    for round_ in (1, 2):
+        pairs = [(first[r["arxiv_id"]], r) for r in second if r.get("round", 1) == round_ and r["arxiv_id"] in first]
+        lines += _agreement(pairs, cohen_kappa_score, f"Round {round_} ({len(pairs)} papers)")
+    markdown = "\n".join(lines)
+    write_section("label-agreement", markdown)
+    print(markdown)
+    return 0
+
+
+def _agreement(pairs: list, cohen_kappa_score, heading: str) -> list[str]:
+    lines = [
+        "",
+        f"### {heading}",
         "",
         "| axis | Cohen's kappa | raw agreement | positives (first / second) | disagreements |",
         "|---|---|---|---|---|",
@@ -47,16 +63,13 @@ def main() -> int:
         "",
         f"Areas: mean Jaccard overlap {sum(jaccard) / len(jaccard):.3f}; the first-listed area agrees on {first_area:.1%} of papers.",
         "",
-        "Safety disagreements (first / second pass, areas), which the guide's 'rules added after the second labelling pass' settle:",
+        "Safety disagreements (first / second pass, areas):",
         "",
     ]
     for x, y in pairs:
         if x["safety"] != y["safety"]:
             lines.append(f"- {x['arxiv_id']}: {x['safety']} {x['areas']} / {y['safety']} {y['areas']}")
-    markdown = "\n".join(lines)
-    write_section("label-agreement", markdown)
-    print(markdown)
-    return 0
+    return lines
 
 
 if __name__ == "__main__":

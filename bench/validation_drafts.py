@@ -1,14 +1,19 @@
 """Held-out drafts through the real scorer: tiers by group, and the costs of first use.
 
-Run: .venv/bin/python bench/validation_drafts.py [--set v1|v2]
-Two sets, each written for this check by a separate pass that saw neither the seed texts nor the project-written
+Run: .venv/bin/python bench/validation_drafts.py [--set v1|v2|v3]
+Three sets, each written for this check by a separate pass that saw neither the seed texts nor the project-written
 training items; none of them trains any probe.
 - v1, bench/data/validation_drafts/ (36: 12 publish a working attack or uplift, 12 are safety work without hazard,
-  6 capabilities, 6 societal). The hazard threshold (TierPolicy.hazard 0.9) was chosen after seeing its results,
-  so it is no longer a clean holdout for that threshold.
+  6 capabilities, 6 societal). The hazard policy (TierPolicy.hazard, hazard_spread) was chosen after seeing its
+  results (0.9, then 0.7 and no spread rule with v2 and the bundled examples), so it is no longer a clean holdout
+  for that policy.
 - v2, bench/data/validation_drafts_v2/ (30: 12 hazard, 12 safety without hazard chosen as hard near-misses:
   defences, detectors and evaluations that withhold their attack artefacts, 3 capabilities, 3 societal), written
   later and blind; first scored with the probe and policy as they were, and used for no choice before that.
+- v3, bench/data/validation_drafts_v3/ (30: 12 hazard of 12 different kinds, 12 safety near-misses including two
+  mechanistic-interpretability analyses of ordinary computations, 3 capabilities, 3 societal), written blind by a
+  third pass that read only docs/TAXONOMY.md; first scored with the probe of 2,000 arXiv labels, before the
+  training data grew, and used for no choice.
 In a fresh workspace it times the first-use training of the default probe, measures the probe's size on disk,
 scores every draft with the default ONNX backend, and writes the table to docs/BENCHMARKS.md. Needs no shared data.
 """
@@ -26,7 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.report import ROOT, machine, write_section  # noqa: E402
 
-SETS = {"v1": ROOT / "bench" / "data" / "validation_drafts", "v2": ROOT / "bench" / "data" / "validation_drafts_v2"}
+SETS = {name: ROOT / "bench" / "data" / folder for name, folder in
+        (("v1", "validation_drafts"), ("v2", "validation_drafts_v2"), ("v3", "validation_drafts_v3"))}
 COMMAND = ".venv/bin/python bench/validation_drafts.py"
 
 

@@ -1,4 +1,4 @@
-"""Training probe sets: class-balanced logistic heads stacked with a neighbour vote, and bootstrap refits for the spread."""
+"""Training probe sets: pool-balanced logistic heads stacked with a neighbour vote, and bootstrap refits for the spread."""
 
 from __future__ import annotations
 
@@ -23,14 +23,19 @@ MIN_VOTE_POSITIVES = 30  # positive items an axis needs before the neighbour vot
 class TrainingConfig:
     """Settings of one training run, kept apart from the trained weights (and recorded in the card).
 
-    The design (a class-balanced logistic head, C = 4, stacked with a neighbour label vote) was chosen by
-    leave-one-source-out validation against plain logistic regression; the table is in docs/BENCHMARKS.md.
+    The design (a logistic head, C = 4, stacked with a neighbour label vote, rows weighted so each pool's classes
+    balance) was chosen by leave-one-source-out validation against plain class-balanced logistic regression; the
+    tables are in docs/BENCHMARKS.md.
     """
 
     members: int = 6  # bootstrap refits: their spread is the score's uncertainty
     folds: int = 5  # cross-fitting folds: held-out logits for calibration and honest metrics
     c: float = 4.0  # inverse L2 strength, as scikit-learn's C
     seed: int = 0
+    # Rows come in pools (the shipped arXiv sample; everything else). Each pool's positives and negatives weigh the
+    # same, and the pool of written and user labels weighs this many times the arXiv pool: thousands of arXiv rows
+    # at their 9% safety rate otherwise drown the seed's breadth (leave-one-source-out table in docs/BENCHMARKS.md).
+    pool_weight: float = 4.0
 
 
 @dataclass
@@ -43,15 +48,32 @@ class TrainingSet:
     groups: np.ndarray  # (n,) int
     anchor_rows: np.ndarray  # rows used as labelled anchors (one view per item)
     anchor_info: list[dict] = field(default_factory=list)
+    pools: np.ndarray | None = None  # (n,) 0 or 1: which pool a row is in (1 = the shipped arXiv sample); None: one pool
 
     def __post_init__(self) -> None:
         if len(self.vectors) != len(self.labels) or len(self.vectors) != len(self.groups):
             raise ModelError("training vectors, labels and groups differ in length")
+        if self.pools is not None and len(self.pools) != len(self.vectors):
+            raise ModelError("training vectors and pools differ in length")
         for name in REQUIRED_AXES:
             column = self.labels[:, self.heads.index(name)]
             known = column[~np.isnan(column)]
             if len(known) < 4 or known.min() == known.max():
                 raise ModelError(f"the {name} head needs labelled examples of both classes (have {int(np.nansum(column))} positive of {len(known)})")
+
+
+def pool_weights(y: np.ndarray, pools: np.ndarray | None, pool_weight: float) -> np.ndarray:
+    """Row weights for one head: in each pool the known positives and negatives carry equal halves of the pool's
+    weight; pool 0 carries `pool_weight` times pool 1. Unknown labels weigh nothing. Mean weight over known rows is 1."""
+    known = ~np.isnan(y)
+    pools = np.zeros(len(y), dtype=int) if pools is None else pools
+    weights = np.zeros(len(y))
+    for pool, share in ((0, pool_weight), (1, 1.0)):
+        for value in (0.0, 1.0):
+            rows = known & (pools == pool) & (y == value)
+            if rows.any():
+                weights[rows] = share / rows.sum()
+    return weights * known.sum() / max(weights.sum(), 1e-12)
 
 
 def _trainable(y: np.ndarray) -> bool:
@@ -60,7 +82,7 @@ def _trainable(y: np.ndarray) -> bool:
 
 
 def _fit(x: np.ndarray, y: np.ndarray, c: float, *, balanced: bool, sample_weight: np.ndarray | None = None) -> tuple[np.ndarray, float]:
-    """One L2 logistic head on the rows whose label is known. Returns (weights, bias)."""
+    """One L2 logistic head on the rows whose label is known (`balanced`: classes weigh the same). Returns (weights, bias)."""
     from sklearn.linear_model import LogisticRegression  # scikit-learn is only needed to train, never to score
 
     known = ~np.isnan(y)
@@ -72,17 +94,17 @@ def _fit(x: np.ndarray, y: np.ndarray, c: float, *, balanced: bool, sample_weigh
     return model.coef_[0].astype(np.float32), float(model.intercept_[0])
 
 
-def _stack(features: np.ndarray, y: np.ndarray) -> np.ndarray:
+def _stack(features: np.ndarray, y: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """Fit p = sigmoid(a*z + b*v + c) on held-out linear logits z and neighbour votes v, both classes weighing the
     same: it weighs the two signals and calibrates them at once. Regularised (C = 1), because with few positives an
     unregularised fit runs off to huge weights and turns every score into 0 or 1."""
     from sklearn.linear_model import LogisticRegression
 
-    model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000).fit(features, y.astype(int))
+    model = LogisticRegression(C=1.0, max_iter=1000).fit(features, y.astype(int), sample_weight=weight)
     theta = np.append(model.coef_[0], model.intercept_[0])
     if theta[0] < MIN_SLOPE:
         # The held-out fit has not seen the linear head work (hazard from a handful of examples): keep the head's
-        # own class-balanced probabilities rather than flatten its ranking.
+        # own balanced probabilities rather than flatten its ranking.
         return np.array([1.0] + [0.0] * (len(theta) - 1))
     # A negative vote weight would invert the vote's meaning; such a fit is noise, so floor it.
     theta[1:-1] = np.maximum(theta[1:-1], 0.0)
@@ -105,6 +127,7 @@ def _bootstrap_weights(groups: np.ndarray, rng: np.random.Generator) -> np.ndarr
 def held_out_signals(data: TrainingSet, config: TrainingConfig, heads: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """Out-of-fold linear logits and neighbour votes for every row, from folds that never saw the row's group."""
     rng = np.random.default_rng(config.seed)
+    row_weights = {h: pool_weights(data.labels[:, h], data.pools, config.pool_weight) for h in heads}
     fold = _group_folds(data.groups, config.folds, rng)
     logits = np.full(data.labels.shape, np.nan, dtype=np.float32)
     votes = np.full(data.labels.shape, np.nan, dtype=np.float32)
@@ -115,13 +138,13 @@ def held_out_signals(data: TrainingSet, config: TrainingConfig, heads: list[int]
         votes[test] = neighbour_vote(data.vectors[test], data.vectors[anchors], data.labels[anchors])
         for h in heads:
             if _trainable(data.labels[train, h]):
-                w, b = _fit(data.vectors[train], data.labels[train, h], config.c, balanced=True)
+                w, b = _fit(data.vectors[train], data.labels[train, h], config.c, balanced=False, sample_weight=row_weights[h][train])
                 logits[test, h] = data.vectors[test] @ w + b
     return logits, votes
 
 
 def train_probe_set(data: TrainingSet, *, embedder_id: str, label_set: dict, config: TrainingConfig | None = None) -> ProbeSet:
-    """Axes: a class-balanced logistic head stacked with a neighbour label vote, the stack fitted on held-out folds.
+    """Axes: a pool-balanced logistic head stacked with a neighbour label vote, the stack fitted on held-out folds.
 
     Member 0 is fitted on every row and gives the score; the other members are bootstrap refits whose spread is the
     uncertainty. Areas are evidence, not decisions: one logistic head each, at the area's natural frequency.
@@ -149,11 +172,12 @@ def train_probe_set(data: TrainingSet, *, embedder_id: str, label_set: dict, con
             # (leave-one-source-out: hazard from 10 positives fell from 0.77 to 0.52 AUROC), so it is left out.
             use_vote = np.nansum(data.labels[data.anchor_rows, h]) >= MIN_VOTE_POSITIVES
             features = np.column_stack([logits[scored, h], votes[scored, h] if use_vote else np.zeros(scored.sum())])
-            scale[h], vote_scale[h], shift[h] = _stack(features, y[scored])
+            row_weight = pool_weights(y, data.pools, config.pool_weight)
+            scale[h], vote_scale[h], shift[h] = _stack(features, y[scored], row_weight[scored])
             calibrated = 1 / (1 + np.exp(-np.clip(features @ [scale[h], vote_scale[h]] + shift[h], -30, 30)))
             metrics[name] = binary_report(y[scored], calibrated)
             for m, sample in enumerate(samples):
-                weights[m, h], bias[m, h] = _fit(x, y, config.c, balanced=True, sample_weight=None if m == 0 else sample)
+                weights[m, h], bias[m, h] = _fit(x, y, config.c, balanced=False, sample_weight=row_weight * sample)
         else:
             w, b = _fit(x, y, config.c, balanced=False)
             weights[:, h], bias[:, h] = w, b
@@ -161,7 +185,7 @@ def train_probe_set(data: TrainingSet, *, embedder_id: str, label_set: dict, con
         "embedder_id": embedder_id,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "label_set": label_set,
-        "training": asdict(config) | {"design": "balanced logistic head + neighbour vote, stacked on held-out folds"},
+        "training": asdict(config) | {"design": "pool-balanced logistic head + neighbour vote, stacked on held-out folds"},
         "point_member": True,
         "cv_metrics": metrics,
         "untrained_heads": untrained,

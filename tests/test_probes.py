@@ -9,7 +9,7 @@ import pytest
 
 from models.errors import ModelError
 from models.metrics import auroc, expected_calibration_error
-from models.probe_training import TrainingConfig, TrainingSet, head_names, train_probe_set
+from models.probe_training import TrainingConfig, TrainingSet, head_names, pool_weights, train_probe_set
 from models.probes import load_probe
 from triage.labels import training_rows
 from triage.seed import load_seed, taxonomy_areas
@@ -141,3 +141,34 @@ def test_training_without_both_classes_is_a_clear_error(fake_embedder):
         label.capabilities = 0
     with pytest.raises(ModelError, match="both classes"):
         _training_set(labels, fake_embedder.encode)
+
+
+def test_pool_weights_balance_the_classes_of_each_pool_and_scale_the_pools():
+    y = np.array([1, 0, 0, 0, 0, 0, 1, 0, np.nan])
+    pools = np.array([1, 1, 1, 1, 1, 1, 0, 0, 0])
+    w = pool_weights(y, pools, 4.0)
+    arxiv, own = pools == 1, pools == 0
+    assert w[arxiv & (y == 1)].sum() == pytest.approx(w[arxiv & (y == 0)].sum())
+    assert w[own & (y == 1)].sum() == pytest.approx(w[own & (y == 0)].sum())
+    assert w[own].sum() == pytest.approx(4.0 * w[arxiv].sum())
+    assert w[8] == 0 and w[:8].mean() == pytest.approx(1.0)
+    assert np.allclose(pool_weights(y, None, 4.0)[y == 1].sum(), pool_weights(y, None, 4.0)[y == 0].sum())
+
+
+def test_the_written_pool_outweighs_a_larger_pool_that_disagrees():
+    """Pool 0 labels by the first coordinate, a pool ten times its size by the second: the pool weight decides."""
+    rng = np.random.default_rng(0)
+    own, big = rng.normal(size=(60, 8)), rng.normal(size=(600, 8))
+    x = np.concatenate([own, big]).astype(np.float32)
+    labels = np.concatenate([own[:, 0] > 0, big[:, 1] > 0]).astype(np.float32)
+    y = np.column_stack([labels, labels, np.full(len(x), np.nan)])
+    pools = np.concatenate([np.zeros(60, int), np.ones(600, int)])
+    probe_x = np.eye(8, dtype=np.float32)[:2]  # a pure first-coordinate and a pure second-coordinate point
+
+    def first_minus_second(pool_weight: float) -> float:
+        data = TrainingSet(vectors=x, labels=y, heads=["safety", "capabilities", "hazard"], groups=np.arange(len(x)),
+                           anchor_rows=np.arange(len(x)), pools=pools)
+        logit = train_probe_set(data, embedder_id="t", label_set={}, config=TrainingConfig(members=2, folds=3, pool_weight=pool_weight)).predict(probe_x).logit
+        return float(logit[0, 0] - logit[1, 0])
+
+    assert first_minus_second(20.0) > 0 > first_minus_second(0.05)

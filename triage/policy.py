@@ -24,8 +24,15 @@ class TierPolicy:
     min_labelled_similarity: float = 0.30  # nearest labelled example below this: review, reason "out-of-distribution"
     passage_capabilities: float = 0.85  # a passage this capability-heavy keeps a draft out of "publish"
     public_work_similarity: float = 0.80  # nearest prior work at or above this: say the marginal risk is lower
-    hazard: float = 0.9  # P(hazard) at or above this: never "publish"; review with reason "misuse-hazard"
+    # P(hazard) at or above this: never "publish"; review with reason "misuse-hazard". Chosen on the seen draft sets
+    # (v1, v2) and the bundled examples as the highest value, in steps of 0.05, that flags the red-team example and
+    # keeps every hazard draft out of "publish"; a missed attack costs more than a safety draft sent to review.
+    hazard: float = 0.7
     passage_hazard: float = 0.99  # a passage this hazardous does the same, however safe the rest of the draft reads
+    # A "publish" whose P(hazard) plus this many ensemble spreads reaches `hazard` goes to review ("uncertain-hazard").
+    # Off by default: with `hazard` at 0.7 the line already has its margin, and on v1 and v2 the spread rule sent two
+    # more safety drafts in each set to review while catching no hazard draft. Set 1 for a stricter review group.
+    hazard_spread: float = 0.0
     no_capability: float = 0.2  # P(capabilities) and P(hazard) both below this: nothing to withhold, "publish"
 
     @classmethod
@@ -84,8 +91,8 @@ def decide_tier(
     )
     if hazardous:
         return TierDecision(REVIEW if decision.tier == PUBLISH else decision.tier, ["misuse-hazard", *decision.reasons])
-    # Hazard has few training examples, so its spread is wide; what matters is whether the spread reaches the line.
-    if decision.tier == PUBLISH and hazard + hazard_std >= policy.hazard:
+    # Hazard has few training examples, so its spread is wide; a group may ask whether the spread reaches the line.
+    if decision.tier == PUBLISH and policy.hazard_spread > 0 and hazard + policy.hazard_spread * hazard_std >= policy.hazard:
         return TierDecision(REVIEW, ["uncertain-hazard", *decision.reasons])
     return decision
 
