@@ -21,8 +21,6 @@ AXES = ("safety", "capabilities", "hazard")
 
 
 def main() -> int:
-    from sklearn.metrics import cohen_kappa_score
-
     first = {r["arxiv_id"]: r for r in map(json.loads, (ROOT / "triage" / "data" / "arxiv_labels.jsonl").read_text().splitlines())}
     second = [json.loads(line) for line in (ROOT / "bench" / "data" / "second_pass_labels.jsonl").read_text().splitlines()]
     lines = [
@@ -35,14 +33,17 @@ def main() -> int:
     ]
     for round_ in (1, 2):
         pairs = [(first[r["arxiv_id"]], r) for r in second if r.get("round", 1) == round_ and r["arxiv_id"] in first]
-        lines += _agreement(pairs, cohen_kappa_score, f"Round {round_} ({len(pairs)} papers)")
+        lines += _agreement(pairs, f"Round {round_} ({len(pairs)} papers)")
     markdown = "\n".join(lines)
     write_section("label-agreement", markdown)
     print(markdown)
     return 0
 
 
-def _agreement(pairs: list, cohen_kappa_score, heading: str) -> list[str]:
+def _agreement(pairs: list, heading: str) -> list[str]:
+    """One round's table: kappa and agreement per axis, area overlap, and the safety disagreements."""
+    from sklearn.metrics import cohen_kappa_score
+
     lines = [
         "",
         f"### {heading}",

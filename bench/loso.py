@@ -172,6 +172,13 @@ DESIGNS = {
 }
 
 
+def _training_arrays(train: list[Source]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Vectors, labels, groups and trainer pools of the training sources, stacked."""
+    x = np.concatenate([s.vectors for s in train]).astype(np.float32)
+    pools = np.concatenate([np.full(len(s.vectors), s.pool) for s in train])
+    return x, np.concatenate([s.labels for s in train]), np.concatenate([s.groups for s in train]), pools
+
+
 def tpr_at_fpr(y: np.ndarray, score: np.ndarray, fpr: float = 0.05) -> float:
     negatives = np.sort(score[y == 0])[::-1]
     if len(negatives) == 0 or y.sum() == 0:
@@ -186,10 +193,7 @@ def run(sources: list[Source]) -> list[dict]:
     rows = []
     for held in sources:
         train = [s for s in sources if s is not held]
-        x = np.concatenate([s.vectors for s in train]).astype(np.float32)
-        y = np.concatenate([s.labels for s in train])
-        groups = np.concatenate([s.groups for s in train])
-        pools = np.concatenate([np.full(len(s.vectors), s.pool) for s in train])
+        x, y, groups, pools = _training_arrays(train)
         test_x, test_y = held.vectors[held.evaluate], held.labels[held.evaluate]
         for name, design in DESIGNS.items():
             started = time.perf_counter()
@@ -227,10 +231,7 @@ def shipped_data(sources: list[Source]) -> int:
         "|---|---|---|---|---|---|",
     ]
     for held, train in cases:
-        x = np.concatenate([s.vectors for s in train]).astype(np.float32)
-        y = np.concatenate([s.labels for s in train])
-        groups = np.concatenate([s.groups for s in train])
-        pools = np.concatenate([np.full(len(s.vectors), s.pool) for s in train])
+        x, y, groups, pools = _training_arrays(train)
         test_x, test_y = held.vectors[held.evaluate], held.labels[held.evaluate]
         scores = {name: DESIGNS[name](x, y, groups, pools, test_x) for name in ("logreg C=1", SHIPPED)}
         for h, axis in enumerate(AXES):

@@ -124,10 +124,12 @@ def _bootstrap_weights(groups: np.ndarray, rng: np.random.Generator) -> np.ndarr
     return counts[np.searchsorted(unique, groups)].astype(np.float64)
 
 
-def held_out_signals(data: TrainingSet, config: TrainingConfig, heads: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Out-of-fold linear logits and neighbour votes for every row, from folds that never saw the row's group."""
+def held_out_signals(
+    data: TrainingSet, config: TrainingConfig, row_weights: dict[int, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold linear logits (for the heads in `row_weights`, fitted with those row weights) and neighbour votes for
+    every row, from folds that never saw the row's group."""
     rng = np.random.default_rng(config.seed)
-    row_weights = {h: pool_weights(data.labels[:, h], data.pools, config.pool_weight) for h in heads}
     fold = _group_folds(data.groups, config.folds, rng)
     logits = np.full(data.labels.shape, np.nan, dtype=np.float32)
     votes = np.full(data.labels.shape, np.nan, dtype=np.float32)
@@ -136,9 +138,9 @@ def held_out_signals(data: TrainingSet, config: TrainingConfig, heads: list[int]
         train, test = fold != k, fold == k
         anchors = data.anchor_rows[anchor_fold != k]
         votes[test] = neighbour_vote(data.vectors[test], data.vectors[anchors], data.labels[anchors])
-        for h in heads:
+        for h, row_weight in row_weights.items():
             if _trainable(data.labels[train, h]):
-                w, b = _fit(data.vectors[train], data.labels[train, h], config.c, balanced=False, sample_weight=row_weights[h][train])
+                w, b = _fit(data.vectors[train], data.labels[train, h], config.c, balanced=False, sample_weight=row_weight[train])
                 logits[test, h] = data.vectors[test] @ w + b
     return logits, votes
 
@@ -157,7 +159,8 @@ def train_probe_set(data: TrainingSet, *, embedder_id: str, label_set: dict, con
     bias = np.full((members, n_heads), -10.0, dtype=np.float32)  # an untrained head says "no" (P ~ 0)
     scale, shift = np.ones(n_heads, dtype=np.float32), np.zeros(n_heads, dtype=np.float32)
     vote_scale = np.zeros(n_heads, dtype=np.float32)
-    logits, votes = held_out_signals(data, config, axes)
+    row_weights = {h: pool_weights(data.labels[:, h], data.pools, config.pool_weight) for h in axes}
+    logits, votes = held_out_signals(data, config, row_weights)
     rng = np.random.default_rng(config.seed + 1)
     samples = [np.ones(len(x))] + [_bootstrap_weights(data.groups, rng) for _ in range(config.members)]
     metrics, untrained = {}, []
@@ -172,12 +175,11 @@ def train_probe_set(data: TrainingSet, *, embedder_id: str, label_set: dict, con
             # (leave-one-source-out: hazard from 10 positives fell from 0.77 to 0.52 AUROC), so it is left out.
             use_vote = np.nansum(data.labels[data.anchor_rows, h]) >= MIN_VOTE_POSITIVES
             features = np.column_stack([logits[scored, h], votes[scored, h] if use_vote else np.zeros(scored.sum())])
-            row_weight = pool_weights(y, data.pools, config.pool_weight)
-            scale[h], vote_scale[h], shift[h] = _stack(features, y[scored], row_weight[scored])
+            scale[h], vote_scale[h], shift[h] = _stack(features, y[scored], row_weights[h][scored])
             calibrated = 1 / (1 + np.exp(-np.clip(features @ [scale[h], vote_scale[h]] + shift[h], -30, 30)))
             metrics[name] = binary_report(y[scored], calibrated)
             for m, sample in enumerate(samples):
-                weights[m, h], bias[m, h] = _fit(x, y, config.c, balanced=False, sample_weight=row_weight * sample)
+                weights[m, h], bias[m, h] = _fit(x, y, config.c, balanced=False, sample_weight=row_weights[h] * sample)
         else:
             w, b = _fit(x, y, config.c, balanced=False)
             weights[:, h], bias[:, h] = w, b

@@ -92,7 +92,8 @@ def decide_tier(
     if hazardous:
         return TierDecision(REVIEW if decision.tier == PUBLISH else decision.tier, ["misuse-hazard", *decision.reasons])
     # Hazard has few training examples, so its spread is wide; a group may ask whether the spread reaches the line.
-    if decision.tier == PUBLISH and policy.hazard_spread > 0 and hazard + policy.hazard_spread * hazard_std >= policy.hazard:
+    # At hazard_spread 0 this can never hold: a document at or over the line was returned above.
+    if decision.tier == PUBLISH and hazard + policy.hazard_spread * hazard_std >= policy.hazard:
         return TierDecision(REVIEW, ["uncertain-hazard", *decision.reasons])
     return decision
 
