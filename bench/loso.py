@@ -5,8 +5,9 @@ Run: .venv/bin/python bench/loso.py   (needs ../shared/data; skips with a messag
 Sources: the seed texts (project-written summaries), the project's labels of the arXiv sample (shipped vectors),
 the Alignment Newsletter (its summaries, labelled by newsletter section) and the TAI Safety Bibliography
 (abstracts, labelled by its safety tags). Designs: plain class-balanced logistic regression at several C (the
-baseline), the shipped trainer (a logistic head stacked with a neighbour label vote, fitted on held-out folds),
-and the neighbour vote alone. Writes the table to docs/BENCHMARKS.md.
+baseline), the shipped trainer (a logistic head stacked with a neighbour label vote and a tf-idf word head, fitted
+on held-out folds), the same without the word head or with other pool weights, and the word head and the vote
+alone. Writes the table to docs/BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ class Source:
     groups: np.ndarray  # (n,) item ids, unique across sources
     evaluate: np.ndarray  # (n,) bool: the rows scored when this source is held out (the full-text view)
     pool: int = 0  # the trainer's pool: 1 for the shipped arXiv sample, 0 for the rest (as triage.labels assigns them)
+    texts: list[str] | None = None  # (n,) each row's text: scored by the word head when held out
+    trains_words: bool = True  # False for the arXiv sample: its abstracts do not ship, so the word head never trains on them
 
 
 def _embed(texts: list[str]) -> np.ndarray:
@@ -63,10 +66,13 @@ def _source(name: str, items: list[tuple[str, str, list]], first_group: int) -> 
                 labels.append([np.nan if v is None else float(v) for v in label])
                 groups.append(first_group + g)
                 evaluate.append(scored)
-    return Source(name, _embed(texts), np.array(labels, dtype=np.float32), np.array(groups), np.array(evaluate))
+    return Source(name, _embed(texts), np.array(labels, dtype=np.float32), np.array(groups), np.array(evaluate), texts=texts)
 
 
 def load_sources() -> list[Source]:
+    import gzip
+    import json
+
     import pandas as pd
 
     from corpus.records import Paper
@@ -84,9 +90,16 @@ def load_sources() -> list[Source]:
     n = len(bundled.labels)
     labels = np.array([[np.nan if v is None else v for v in (b.safety, b.capabilities, b.hazard)] for b in bundled_labels()], dtype=np.float32)
     groups = np.arange(n) + 100_000
+    abstracts = {}
+    with gzip.open(SHARED_DATA / "arxiv-daily-cs-sample" / "arxiv_cs_CL_AI_LG_sample10k.jsonl.gz", "rt", encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line)
+            abstracts[record["id"].rsplit("/abs/", 1)[-1].split("v")[0]] = record
+    texts = [Paper(title=abstracts[b.arxiv_id]["title"], abstract=abstracts[b.arxiv_id]["summary"], source="x").embedding_text() for b in bundled_labels()]
     sources.append(Source(
         "arXiv sample (project labels)", np.concatenate([bundled.text_vectors, bundled.title_vectors]), np.concatenate([labels, labels]),
         np.concatenate([groups, groups]), np.concatenate([np.ones(n, bool), np.zeros(n, bool)]), pool=1,
+        texts=texts + [b.title for b in bundled_labels()], trains_words=False,
     ))
 
     news = pd.read_csv(SHARED_DATA / "alignment-newsletter" / "alignment_newsletter.csv")
@@ -124,59 +137,100 @@ def load_sources() -> list[Source]:
     return sources
 
 
-# --- designs -------------------------------------------------------------------------------------------------
+# --- designs ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Split:
+    """One held-out case: the training rows (texts None where the word head may not train) and the rows to score."""
+
+    x: np.ndarray
+    y: np.ndarray
+    groups: np.ndarray
+    pools: np.ndarray
+    texts: list[str | None]
+    test_x: np.ndarray
+    test_texts: list[str]
+
+
+def _split(train: list[Source], held: Source) -> Split:
+    texts: list[str | None] = []
+    for s in train:
+        texts += list(s.texts) if s.trains_words and s.texts is not None else [None] * len(s.vectors)
+    assert held.texts is not None
+    return Split(
+        x=np.concatenate([s.vectors for s in train]).astype(np.float32), y=np.concatenate([s.labels for s in train]),
+        groups=np.concatenate([s.groups for s in train]), pools=np.concatenate([np.full(len(s.vectors), s.pool) for s in train]),
+        texts=texts, test_x=held.vectors[held.evaluate], test_texts=[t for t, e in zip(held.texts, held.evaluate) if e],
+    )
 
 
 def _logreg(c: float):
-    def fit_predict(x, y, groups, pools, test):
+    def fit_predict(split: Split):
         from models.probe_training import _fit
 
-        out = np.full((len(test), y.shape[1]), np.nan)
-        for h in range(y.shape[1]):
-            known = ~np.isnan(y[:, h])
-            if known.sum() > 10 and 0 < np.nansum(y[:, h]) < known.sum():
-                w, b = _fit(x, y[:, h], c, balanced=True)
-                out[:, h] = test @ w + b
+        out = np.full((len(split.test_x), split.y.shape[1]), np.nan)
+        for h in range(split.y.shape[1]):
+            y = split.y[:, h]
+            known = ~np.isnan(y)
+            if known.sum() > 10 and 0 < np.nansum(y) < known.sum():
+                w, b = _fit(split.x, y, c, balanced=True)
+                out[:, h] = split.test_x @ w + b
         return out
     return fit_predict
 
 
-def _shipped(pool_weight: float | None = None, one_pool: bool = False):
-    def fit_predict(x, y, groups, pools, test):
+def _shipped(pool_weight: float | None = None, one_pool: bool = False, words: bool = True):
+    def fit_predict(split: Split):
         from models.probe_training import TrainingConfig, TrainingSet, train_probe_set
 
         data = TrainingSet(
-            vectors=x, labels=y, heads=list(AXES), groups=groups, anchor_rows=np.arange(len(x)), pools=None if one_pool else pools,
+            vectors=split.x, labels=split.y, heads=list(AXES), groups=split.groups, anchor_rows=np.arange(len(split.x)),
+            pools=None if one_pool else split.pools, texts=split.texts,
         )
-        config = TrainingConfig() if pool_weight is None else TrainingConfig(pool_weight=pool_weight)
-        return train_probe_set(data, embedder_id="bench", label_set={}, config=config).predict(test).logit
+        config = TrainingConfig(pool_weight=TrainingConfig.pool_weight if pool_weight is None else pool_weight, word_axes=AXES if words else ())
+        return train_probe_set(data, embedder_id="bench", label_set={}, config=config).predict(split.test_x, split.test_texts).logit
     return fit_predict
 
 
-def _vote(x, y, groups, pools, test):
+def _words(split: Split):
+    """The word head alone: class-balanced tf-idf logistic regression on the training rows that carry text."""
+    from models.probe_training import _fit
+    from models.word_features import Lexicon
+
+    rows = np.array([t is not None for t in split.texts])
+    out = np.full((len(split.test_x), split.y.shape[1]), np.nan)
+    if rows.sum() < 10:
+        return out
+    lexicon, matrix = Lexicon.fit([t for t in split.texts if t is not None])
+    for h in range(split.y.shape[1]):
+        y = split.y[rows, h]
+        known = ~np.isnan(y)
+        if known.sum() > 10 and 0 < np.nansum(y) < known.sum():
+            w, b = _fit(matrix, y, 4.0, balanced=True)
+            out[:, h] = lexicon.logits(split.test_texts, w[None, :], np.array([b], dtype=np.float32))[:, 0]
+    return out
+
+
+def _vote(split: Split):
     from models.probes import neighbour_vote
 
-    return neighbour_vote(test, x, y)
+    return neighbour_vote(split.test_x, split.x, split.y)
 
 
-SHIPPED = "shipped: logreg C=4 + neighbour vote, stacked, pool weight 4"
+SHIPPED = "shipped: logreg C=4 + neighbour vote + word head, stacked, pool weight 4"
 DESIGNS = {
     "logreg C=1": _logreg(1.0),
     "logreg C=4": _logreg(4.0),
     "logreg C=16": _logreg(16.0),
     SHIPPED: _shipped(),
+    "the same without the word head": _shipped(words=False),
     "the same, one pool (classes balanced over all rows)": _shipped(one_pool=True),
     "the same, pool weight 1": _shipped(1.0),
     "the same, pool weight 16": _shipped(16.0),
+    "word head alone (tf-idf logreg C=4)": _words,
     "neighbour vote alone": _vote,
 }
-
-
-def _training_arrays(train: list[Source]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Vectors, labels, groups and trainer pools of the training sources, stacked."""
-    x = np.concatenate([s.vectors for s in train]).astype(np.float32)
-    pools = np.concatenate([np.full(len(s.vectors), s.pool) for s in train])
-    return x, np.concatenate([s.labels for s in train]), np.concatenate([s.groups for s in train]), pools
 
 
 def tpr_at_fpr(y: np.ndarray, score: np.ndarray, fpr: float = 0.05) -> float:
@@ -193,11 +247,10 @@ def run(sources: list[Source]) -> list[dict]:
     rows = []
     for held in sources:
         train = [s for s in sources if s is not held]
-        x, y, groups, pools = _training_arrays(train)
-        test_x, test_y = held.vectors[held.evaluate], held.labels[held.evaluate]
+        split, test_y = _split(train, held), held.labels[held.evaluate]
         for name, design in DESIGNS.items():
             started = time.perf_counter()
-            scores = design(x, y, groups, pools, test_x)
+            scores = design(split)
             seconds = time.perf_counter() - started
             for h, axis in enumerate(AXES):
                 known = ~np.isnan(test_y[:, h]) & ~np.isnan(scores[:, h])
@@ -225,15 +278,14 @@ def shipped_data(sources: list[Source]) -> int:
         "",
         f"Command: `{COMMAND} --shipped-data` on {machine()}. The default probe trains on the seed and the arXiv labels, "
         "not on the Alignment Newsletter or the TAI bibliography (with 2,000 arXiv labels, adding them lowered AUROC on held-out arXiv labels from "
-        "0.904 to 0.861 for safety). Cells: AUROC (share of positives found at a 5% false-positive rate).",
+        "0.904 to 0.861 for safety); its word head trains on the seed texts alone, the arXiv abstracts not shipping. Cells: AUROC (share of positives found at a 5% false-positive rate).",
         "",
-        "| held out | trained on | axis | n (pos.) | logreg C=1 | shipped design |",
-        "|---|---|---|---|---|---|",
+        "| held out | trained on | axis | n (pos.) | logreg C=1 | without the word head | shipped design |",
+        "|---|---|---|---|---|---|---|",
     ]
     for held, train in cases:
-        x, y, groups, pools = _training_arrays(train)
-        test_x, test_y = held.vectors[held.evaluate], held.labels[held.evaluate]
-        scores = {name: DESIGNS[name](x, y, groups, pools, test_x) for name in ("logreg C=1", SHIPPED)}
+        split, test_y = _split(train, held), held.labels[held.evaluate]
+        scores = {name: DESIGNS[name](split) for name in ("logreg C=1", "the same without the word head", SHIPPED)}
         for h, axis in enumerate(AXES):
             known = ~np.isnan(test_y[:, h])
             target = test_y[known, h]
@@ -259,7 +311,8 @@ def main() -> int:
         "## Probe design by leave-one-source-out validation (issue 10)",
         "",
         f"Command: `{COMMAND}` on {machine()}, bundled MiniLM vectors. Each row trains on every source but the one held "
-        "out (text and title views), and scores the held-out source's full texts. Sources: "
+        "out (text and title views), and scores the held-out source's full texts. The word head trains on the texts of the "
+        "training sources except the arXiv sample, whose abstracts do not ship (as in the product). Sources: "
         + "; ".join(f"{s.name} {int(s.evaluate.sum())} items" for s in sources)
         + ". Alignment Newsletter: its summaries, 'Technical AI alignment' = safety (forecasting and field building "
         "counted as societal), 'Other progress in AI' = capabilities, governance and near-term concerns = societal (0/0). "

@@ -1,4 +1,4 @@
-"""Training probe sets: pool-balanced logistic heads stacked with a neighbour vote, and bootstrap refits for the spread."""
+"""Training probe sets: pool-balanced logistic heads stacked with a neighbour vote and a word head, and bootstrap refits for the spread."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from models.axes import CAPABILITIES, HAZARD, SAFETY
 from models.errors import ModelError
 from models.metrics import binary_report
 from models.probes import AREA_PREFIX, ProbeSet, neighbour_vote
+from models.word_features import Lexicon
 
 AXES = (SAFETY, CAPABILITIES, HAZARD)
 REQUIRED_AXES = (SAFETY, CAPABILITIES)  # hazard may be unlabelled in a user's own label set; it is then not trained
@@ -23,9 +24,9 @@ MIN_VOTE_POSITIVES = 30  # positive items an axis needs before the neighbour vot
 class TrainingConfig:
     """Settings of one training run, kept apart from the trained weights (and recorded in the card).
 
-    The design (a logistic head, C = 4, stacked with a neighbour label vote, rows weighted so each pool's classes
-    balance) was chosen by leave-one-source-out validation against plain class-balanced logistic regression; the
-    tables are in docs/BENCHMARKS.md.
+    The design (a logistic head, C = 4, stacked with a neighbour label vote and a tf-idf word head on the rows that
+    carry text, rows weighted so each pool's classes balance) was chosen by leave-one-source-out validation against
+    plain class-balanced logistic regression; the tables are in docs/BENCHMARKS.md.
     """
 
     members: int = 6  # bootstrap refits: their spread is the score's uncertainty
@@ -36,6 +37,10 @@ class TrainingConfig:
     # same, and the pool of written and user labels weighs this many times the arXiv pool: thousands of arXiv rows
     # at their 9% safety rate otherwise drown the seed's breadth (leave-one-source-out table in docs/BENCHMARKS.md).
     pool_weight: float = 4.0
+    # A word head (tf-idf logistic, trained on the rows whose text is at hand: the seed and the workspace's labels)
+    # joins the stack of these axes. Words carry what a sentence embedding blurs ("reward hacking" vs "reward model");
+    # out of source it lifts safety and capabilities AUROC by about 0.01 (docs/BENCHMARKS.md).
+    word_axes: tuple[str, ...] = (SAFETY, CAPABILITIES, HAZARD)
 
 
 @dataclass
@@ -49,12 +54,15 @@ class TrainingSet:
     anchor_rows: np.ndarray  # rows used as labelled anchors (one view per item)
     anchor_info: list[dict] = field(default_factory=list)
     pools: np.ndarray | None = None  # (n,) 0 or 1: which pool a row is in (1 = the shipped arXiv sample); None: one pool
+    texts: list[str | None] | None = None  # (n,) each row's text, None where only its vector ships; None: no word head
 
     def __post_init__(self) -> None:
         if len(self.vectors) != len(self.labels) or len(self.vectors) != len(self.groups):
             raise ModelError("training vectors, labels and groups differ in length")
         if self.pools is not None and len(self.pools) != len(self.vectors):
             raise ModelError("training vectors and pools differ in length")
+        if self.texts is not None and len(self.texts) != len(self.vectors):
+            raise ModelError("training vectors and texts differ in length")
         for name in REQUIRED_AXES:
             column = self.labels[:, self.heads.index(name)]
             known = column[~np.isnan(column)]
@@ -95,19 +103,20 @@ def _fit(x: np.ndarray, y: np.ndarray, c: float, *, balanced: bool, sample_weigh
 
 
 def _stack(features: np.ndarray, y: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Fit p = sigmoid(a*z + b*v + c) on held-out linear logits z and neighbour votes v, both classes weighing the
-    same: it weighs the two signals and calibrates them at once. Regularised (C = 1), because with few positives an
-    unregularised fit runs off to huge weights and turns every score into 0 or 1."""
+    """Fit p = sigmoid(a*z + b*v [+ d*w] + c) on held-out linear logits z, neighbour votes v and, where given, word-head
+    logits w, both classes weighing the same: it weighs the signals and calibrates them at once. Regularised (C = 1),
+    because with few positives an unregularised fit runs off to huge weights and turns every score into 0 or 1."""
     from sklearn.linear_model import LogisticRegression
 
     model = LogisticRegression(C=1.0, max_iter=1000).fit(features, y.astype(int), sample_weight=weight)
     theta = np.append(model.coef_[0], model.intercept_[0])
-    if theta[0] < MIN_SLOPE:
-        # The held-out fit has not seen the linear head work (hazard from a handful of examples): keep the head's
-        # own balanced probabilities rather than flatten its ranking.
+    words = theta[2] if len(theta) == 4 else 0.0
+    if max(theta[0], words) < MIN_SLOPE:
+        # The held-out fit has not seen the linear head (or the word head) work, as for hazard from a handful of
+        # examples: keep the linear head's own balanced probabilities rather than flatten its ranking.
         return np.array([1.0] + [0.0] * (len(theta) - 1))
-    # A negative vote weight would invert the vote's meaning; such a fit is noise, so floor it.
-    theta[1:-1] = np.maximum(theta[1:-1], 0.0)
+    # A negative weight would invert that signal's meaning; such a fit is noise, so floor it.
+    theta[:-1] = np.maximum(theta[:-1], 0.0)
     return theta
 
 
@@ -124,15 +133,49 @@ def _bootstrap_weights(groups: np.ndarray, rng: np.random.Generator) -> np.ndarr
     return counts[np.searchsorted(unique, groups)].astype(np.float64)
 
 
+@dataclass
+class WordRows:
+    """The training rows whose text is at hand, with their lexicon and tf-idf matrix (scipy sparse)."""
+
+    rows: np.ndarray
+    lexicon: Lexicon
+    matrix: object
+
+
+def word_rows(data: TrainingSet) -> WordRows | None:
+    """The word head's training rows; None without enough texts for one. The lexicon (terms, document frequencies)
+    uses no labels, so one lexicon serves every fold and the final fit."""
+    if data.texts is None:
+        return None
+    rows = np.flatnonzero([text is not None for text in data.texts])
+    if len(rows) < 2 * MIN_PER_CLASS:
+        return None
+    lexicon, matrix = Lexicon.fit([data.texts[i] or "" for i in rows])
+    return WordRows(rows, lexicon, matrix)
+
+
+def _fit_word_heads(
+    words: WordRows, labels: np.ndarray, subset: np.ndarray, heads: list[int], config: TrainingConfig, row_weights: dict[int, np.ndarray],
+) -> dict[int, tuple[np.ndarray, float]]:
+    """A word head per trainable head in `heads`, fitted on `subset` (a mask over the word rows): {head: (weights, bias)}."""
+    fitted = {}
+    for h in heads:
+        y = labels[words.rows[subset], h]
+        if _trainable(y):
+            fitted[h] = _fit(words.matrix[subset], y, config.c, balanced=False, sample_weight=row_weights[h][words.rows[subset]])  # type: ignore[index]
+    return fitted
+
+
 def held_out_signals(
-    data: TrainingSet, config: TrainingConfig, row_weights: dict[int, np.ndarray],
-) -> tuple[np.ndarray, np.ndarray]:
-    """Out-of-fold linear logits (for the heads in `row_weights`, fitted with those row weights) and neighbour votes for
-    every row, from folds that never saw the row's group."""
+    data: TrainingSet, config: TrainingConfig, row_weights: dict[int, np.ndarray], words: WordRows | None = None, word_heads: list[int] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Out-of-fold linear logits (for the heads in `row_weights`, fitted with those row weights), neighbour votes and
+    word-head logits (for `word_heads`, on rows with text) for every row, from folds that never saw the row's group."""
     rng = np.random.default_rng(config.seed)
     fold = _group_folds(data.groups, config.folds, rng)
     logits = np.full(data.labels.shape, np.nan, dtype=np.float32)
     votes = np.full(data.labels.shape, np.nan, dtype=np.float32)
+    word_logits = np.full(data.labels.shape, np.nan, dtype=np.float32)
     anchor_fold = fold[data.anchor_rows]
     for k in range(config.folds):
         train, test = fold != k, fold == k
@@ -142,25 +185,33 @@ def held_out_signals(
             if _trainable(data.labels[train, h]):
                 w, b = _fit(data.vectors[train], data.labels[train, h], config.c, balanced=False, sample_weight=row_weight[train])
                 logits[test, h] = data.vectors[test] @ w + b
-    return logits, votes
+        if words is not None:
+            fitted = _fit_word_heads(words, data.labels, train[words.rows], word_heads or [], config, row_weights)
+            for h, (w, b) in fitted.items():
+                word_logits[words.rows[test[words.rows]], h] = words.matrix[test[words.rows]] @ w + b  # type: ignore[index]
+    return logits, votes, word_logits
 
 
 def train_probe_set(data: TrainingSet, *, embedder_id: str, label_set: dict, config: TrainingConfig | None = None) -> ProbeSet:
-    """Axes: a pool-balanced logistic head stacked with a neighbour label vote, the stack fitted on held-out folds.
+    """Axes: a pool-balanced logistic head stacked with a neighbour label vote and, where texts are at hand, a word
+    head; the stack is fitted on held-out folds.
 
     Member 0 is fitted on every row and gives the score; the other members are bootstrap refits whose spread is the
-    uncertainty. Areas are evidence, not decisions: one logistic head each, at the area's natural frequency.
+    uncertainty (the word head is one fit, shared by all members). Areas are evidence, not decisions: one logistic
+    head each, at the area's natural frequency.
     """
     config = config or TrainingConfig()
     x = data.vectors.astype(np.float32)
     axes = [data.heads.index(name) for name in AXES if name in data.heads]
+    word_heads = [h for h in axes if data.heads[h] in config.word_axes]
     n_heads, dim, members = len(data.heads), x.shape[1], config.members + 1
     weights = np.zeros((members, n_heads, dim), dtype=np.float32)
     bias = np.full((members, n_heads), -10.0, dtype=np.float32)  # an untrained head says "no" (P ~ 0)
     scale, shift = np.ones(n_heads, dtype=np.float32), np.zeros(n_heads, dtype=np.float32)
-    vote_scale = np.zeros(n_heads, dtype=np.float32)
+    vote_scale, word_scale = np.zeros(n_heads, dtype=np.float32), np.zeros(n_heads, dtype=np.float32)
     row_weights = {h: pool_weights(data.labels[:, h], data.pools, config.pool_weight) for h in axes}
-    logits, votes = held_out_signals(data, config, row_weights)
+    words = word_rows(data) if word_heads else None
+    logits, votes, word_logits = held_out_signals(data, config, row_weights, words, word_heads)
     rng = np.random.default_rng(config.seed + 1)
     samples = [np.ones(len(x))] + [_bootstrap_weights(data.groups, rng) for _ in range(config.members)]
     metrics, untrained = {}, []
@@ -174,20 +225,39 @@ def train_probe_set(data: TrainingSet, *, embedder_id: str, label_set: dict, con
             # With few positive examples the neighbour vote is mostly noise and its stacking weight overfits
             # (leave-one-source-out: hazard from 10 positives fell from 0.77 to 0.52 AUROC), so it is left out.
             use_vote = np.nansum(data.labels[data.anchor_rows, h]) >= MIN_VOTE_POSITIVES
-            features = np.column_stack([logits[scored, h], votes[scored, h] if use_vote else np.zeros(scored.sum())])
-            scale[h], vote_scale[h], shift[h] = _stack(features, y[scored], row_weights[h][scored])
-            calibrated = 1 / (1 + np.exp(-np.clip(features @ [scale[h], vote_scale[h]] + shift[h], -30, 30)))
+            columns = [logits[:, h], votes[:, h] if use_vote else np.zeros(len(y))]
+            with_words = scored & ~np.isnan(word_logits[:, h])
+            if with_words.sum() >= 2 * MIN_PER_CLASS and _trainable(y[with_words]):
+                # The word head exists only on rows with text, so the three-way stack is fitted on those rows.
+                scored, columns = with_words, [*columns, word_logits[:, h]]
+            features = np.column_stack([c[scored] for c in columns])
+            theta = _stack(features, y[scored], row_weights[h][scored])
+            scale[h], vote_scale[h], shift[h] = theta[0], theta[1], theta[-1]
+            word_scale[h] = theta[2] if len(theta) == 4 else 0.0
+            calibrated = 1 / (1 + np.exp(-np.clip(features @ theta[:-1] + theta[-1], -30, 30)))
             metrics[name] = binary_report(y[scored], calibrated)
             for m, sample in enumerate(samples):
                 weights[m, h], bias[m, h] = _fit(x, y, config.c, balanced=False, sample_weight=row_weights[h] * sample)
         else:
             w, b = _fit(x, y, config.c, balanced=False)
             weights[:, h], bias[:, h] = w, b
+    lexicon, word_weights, word_bias = None, None, None
+    heads = {} if words is None else _fit_word_heads(
+        words, data.labels, np.ones(len(words.rows), dtype=bool), [h for h in word_heads if word_scale[h] > 0], config, row_weights,
+    )
+    if words is not None and heads:
+        lexicon = words.lexicon
+        word_weights = np.zeros((n_heads, len(lexicon.terms)), dtype=np.float32)
+        word_bias = np.zeros(n_heads, dtype=np.float32)
+        for h, (w, b) in heads.items():
+            word_weights[h], word_bias[h] = w, b
+    else:
+        word_scale[:] = 0.0
     card = {
         "embedder_id": embedder_id,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "label_set": label_set,
-        "training": asdict(config) | {"design": "pool-balanced logistic head + neighbour vote, stacked on held-out folds"},
+        "training": asdict(config) | {"design": "pool-balanced logistic head + neighbour vote + word head, stacked on held-out folds"},
         "point_member": True,
         "cv_metrics": metrics,
         "untrained_heads": untrained,
@@ -199,6 +269,7 @@ def train_probe_set(data: TrainingSet, *, embedder_id: str, label_set: dict, con
         heads=list(data.heads), anchors=x[data.anchor_rows].astype(np.float16),
         anchor_labels=data.labels[data.anchor_rows].astype(np.float32), anchor_members=in_bag,
         anchor_info=list(data.anchor_info), card=card,
+        lexicon=lexicon, word_weights=word_weights, word_bias=word_bias, word_scale=word_scale,
     )
 
 

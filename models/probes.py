@@ -1,9 +1,10 @@
-"""Trained probe sets: linear heads over frozen embeddings, their safe on-disk format, and numpy inference."""
+"""Trained probe sets: linear heads over frozen embeddings and word features, their safe on-disk format, and numpy inference."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,9 +12,11 @@ import numpy as np
 
 from models.atomic_files import atomic_write
 from models.errors import ModelError
+from models.word_features import Lexicon
 
 WEIGHTS_FILE = "probe.safetensors"
 CARD_FILE = "card.json"
+LEXICON_FILE = "lexicon.json"  # the word head's terms, checksummed in the card
 FORMAT = "triage-probe/1"
 AREA_PREFIX = "area:"
 VOTE_K = 20  # neighbours in the label vote
@@ -56,9 +59,10 @@ class Prediction:
 class ProbeSet:
     """An ensemble of linear heads (safety, capabilities, hazard, one per area).
 
-    Per head, P = sigmoid(a * linear_logit + b * vote_logit + c), where the vote is the similarity-weighted share of
-    positive labels among the nearest labelled anchors; a, b and c are fitted on held-out folds, so the combination is
-    also the calibration (b is 0 for area heads). With `point_member` in the card, member 0 is the score and the
+    Per head, P = sigmoid(a * linear_logit + b * vote_logit + d * word_logit + c), where the vote is the
+    similarity-weighted share of positive labels among the nearest labelled anchors and the word logit comes from a
+    tf-idf head over the text itself; a, b, d and c are fitted on held-out folds, so the combination is also the
+    calibration (b and d are 0 for area heads, and d for probes without a word head). With `point_member` in the card, member 0 is the score and the
     other members' spread is its uncertainty; older probes average their members. `anchors` are the labelled
     training vectors: they vote, give the nearest labelled examples as evidence, and tell when a document is far
     from anything the probes were trained on.
@@ -75,6 +79,10 @@ class ProbeSet:
     anchor_members: np.ndarray  # (members, n_labelled) bool: the anchors in each member's bootstrap sample
     anchor_info: list[dict]
     card: dict = field(default_factory=dict)
+    lexicon: Lexicon | None = None  # the word head's terms; None: no word head (probes from before it, or no texts)
+    word_weights: np.ndarray | None = None  # (heads, terms)
+    word_bias: np.ndarray | None = None  # (heads,)
+    word_scale: np.ndarray | None = None  # (heads,) d
 
     @property
     def version(self) -> str:
@@ -91,12 +99,17 @@ class ProbeSet:
     def head(self, name: str) -> int:
         return self.heads.index(name)
 
-    def predict(self, vectors: np.ndarray) -> Prediction:
+    def predict(self, vectors: np.ndarray, texts: Sequence[str] | None = None) -> Prediction:
+        """Scores of texts from their vectors and, for a probe with a word head, the texts themselves."""
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or vectors.shape[1] != self.weights.shape[2]:
             raise ModelError(f"probe expects {self.weights.shape[2]}-d vectors, got shape {vectors.shape}")
         raw = np.einsum("nd,mhd->mnh", vectors, self.weights) + self.bias[:, None, :]
         calibrated = self.platt_scale * raw + self.platt_shift
+        if self.lexicon is not None and self.word_weights is not None and self.word_bias is not None and self.word_scale is not None:
+            if texts is None or len(texts) != len(vectors):
+                raise ModelError("this probe has a word head: score texts with their vectors")
+            calibrated = calibrated + self.word_scale * self.lexicon.logits(list(texts), self.word_weights, self.word_bias)
         if self.vote_scale.any():
             sims = vectors @ self.anchors.astype(np.float32).T
             # Each member votes with the anchors of its own bootstrap sample, so far from the labelled data,
@@ -138,12 +151,25 @@ class ProbeSet:
             "anchor_labels": np.ascontiguousarray(self.anchor_labels, dtype=np.float32),
             "anchor_members": np.ascontiguousarray(self.anchor_members, dtype=np.uint8),
         }
+        lexicon_blob = None
+        if self.lexicon is not None and self.word_weights is not None and self.word_bias is not None and self.word_scale is not None:
+            tensors.update(
+                word_idf=np.ascontiguousarray(self.lexicon.idf, dtype=np.float32),
+                word_weights=np.ascontiguousarray(self.word_weights, dtype=np.float16),  # halves the file; scores move < 1e-3
+                word_bias=np.ascontiguousarray(self.word_bias, dtype=np.float32),
+                word_scale=np.ascontiguousarray(self.word_scale, dtype=np.float32),
+            )
+            lexicon_blob = json.dumps(self.lexicon.terms, ensure_ascii=False).encode()
         blob = save(tensors, metadata={"format": FORMAT})
-        card = {key: value for key, value in self.card.items() if key not in ("version", "weights_sha256")}
+        card = {key: value for key, value in self.card.items() if key not in ("version", "weights_sha256", "lexicon_sha256")}
         card.update(format=FORMAT, heads=self.heads, anchor_info=self.anchor_info, weights_sha256=hashlib.sha256(blob).hexdigest())
+        if lexicon_blob is not None:
+            card["lexicon_sha256"] = hashlib.sha256(lexicon_blob).hexdigest()
         card["version"] = _version_of(card)
         target = Path(root) / card["version"]
         target.mkdir(parents=True, exist_ok=True)
+        if lexicon_blob is not None:
+            atomic_write(target / LEXICON_FILE, lexicon_blob)
         atomic_write(target / WEIGHTS_FILE, blob)
         atomic_write(target / CARD_FILE, json.dumps(card, indent=2, ensure_ascii=False).encode())
         self.card = card
@@ -190,12 +216,16 @@ def load_probe(folder: Path) -> ProbeSet:
     except (SafetensorError, ValueError) as exc:
         raise ModelError(f"{weights_path}: unreadable probe weights ({exc})") from None
     heads = list(card["heads"])
+    lexicon = _load_lexicon(folder, card, tensors)
     try:
         probe = ProbeSet(
             weights=tensors["weights"], bias=tensors["bias"], platt_scale=tensors["platt_scale"],
             platt_shift=tensors["platt_shift"], vote_scale=tensors["vote_scale"], heads=heads, anchors=tensors["anchors"],
             anchor_labels=tensors["anchor_labels"], anchor_members=tensors["anchor_members"].astype(bool),
             anchor_info=list(card.get("anchor_info", [])), card=card,
+            lexicon=lexicon, word_weights=None if lexicon is None else tensors["word_weights"].astype(np.float32),
+            word_bias=None if lexicon is None else tensors["word_bias"],
+            word_scale=None if lexicon is None else tensors["word_scale"],
         )
     except KeyError as exc:
         raise ModelError(f"{weights_path}: probe weights lack tensor {exc}") from None
@@ -204,6 +234,29 @@ def load_probe(folder: Path) -> ProbeSet:
         n_heads != len(heads) or probe.bias.shape != (members, n_heads) or probe.anchors.shape[1:] != (dim,)
         or probe.anchor_labels.shape != (probe.anchors.shape[0], n_heads)
         or probe.anchor_members.shape != (members, probe.anchors.shape[0])
+        or (lexicon is not None and (
+            probe.word_weights is None or probe.word_weights.shape != (n_heads, len(lexicon.terms))
+            or probe.word_bias is None or probe.word_bias.shape != (n_heads,)
+            or probe.word_scale is None or probe.word_scale.shape != (n_heads,)
+        ))
     ):
         raise ModelError(f"{weights_path}: tensor shapes disagree with the card")
     return probe
+
+
+def _load_lexicon(folder: Path, card: dict, tensors: dict[str, np.ndarray]) -> Lexicon | None:
+    """The word head's lexicon, checked against the card's checksum; None for a probe without a word head."""
+    expected = card.get("lexicon_sha256")
+    if expected is None:
+        return None
+    path = folder / LEXICON_FILE
+    try:
+        blob = path.read_bytes()
+    except FileNotFoundError:
+        raise ModelError(f"{path}: missing the word head's lexicon") from None
+    if hashlib.sha256(blob).hexdigest() != expected:
+        raise ModelError(f"{path}: checksum mismatch (truncated or tampered); refusing to load it")
+    terms = json.loads(blob)
+    if not isinstance(terms, list) or "word_idf" not in tensors or len(tensors["word_idf"]) != len(terms):
+        raise ModelError(f"{path}: the lexicon disagrees with the probe weights")
+    return Lexicon(terms=[str(t) for t in terms], idf=tensors["word_idf"])

@@ -31,6 +31,10 @@ HOSTILE = [
      "abstract": "Sparse autoencoders for interpretability of features in models.", "authors": "-2+3 and Bob"},
     {"title": "+cmd|' /C calc'!A0 reward hacking \u202etxt.exe",
      "abstract": "Reward hacking, oversight and deception in agents.", "authors": "Carol"},
+    # A capabilities paper, so the scores file holds a negative differential (a number that starts with "-").
+    {"title": "-1 day pretraining: fused attention kernels make frontier language model training three times faster",
+     "abstract": "We scale pretraining with fused kernels, mixture-of-experts routing and better parallelism, raising benchmark accuracy.",
+     "authors": "Dan"},
 ]
 
 

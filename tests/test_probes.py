@@ -24,10 +24,13 @@ def _seed_split(fraction: float = 0.6, seed: int = 0):
     return [items[i].to_label() for i in order[:cut]], [items[i].to_label() for i in order[cut:]]
 
 
-def _training_set(labels, embed) -> TrainingSet:
+def _training_set(labels, embed, *, words: bool = True) -> TrainingSet:
     areas = taxonomy_areas()
     texts, y, groups, anchors, info = training_rows(labels, areas)
-    return TrainingSet(vectors=embed(texts), labels=y, heads=head_names(areas), groups=groups, anchor_rows=np.array(anchors), anchor_info=info)
+    return TrainingSet(
+        vectors=embed(texts), labels=y, heads=head_names(areas), groups=groups, anchor_rows=np.array(anchors), anchor_info=info,
+        texts=list(texts) if words else None,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +49,7 @@ def real_split(real_embedder, seeded_real_home):
 def test_training_separates_held_out_items(real_split):
     data, test, test_vectors = real_split
     probe = train_probe_set(data, embedder_id="real", label_set={}, config=FAST)
-    prediction = probe.predict(test_vectors)
+    prediction = probe.predict(test_vectors, [t.text for t in test])
     safety = np.array([t.safety for t in test])
     capabilities = np.array([t.capabilities for t in test])
     assert auroc(safety, prediction.mean[:, 0]) >= 0.9
@@ -59,7 +62,7 @@ def test_calibration_reduces_ece_on_a_held_out_split(real_split):
     raw = np.einsum("nd,mhd->mnh", test_vectors, probe.weights) + probe.bias[:, None, :]
     y = np.array([t.safety for t in test])
     uncalibrated = (1 / (1 + np.exp(-raw[:, :, 0]))).mean(axis=0)
-    calibrated = probe.predict(test_vectors).mean[:, 0]
+    calibrated = probe.predict(test_vectors, [t.text for t in test]).mean[:, 0]
     assert expected_calibration_error(y, calibrated) < expected_calibration_error(y, uncalibrated)
     assert probe.platt_scale[0] > 0 and probe.vote_scale[0] >= 0
 
@@ -67,16 +70,17 @@ def test_calibration_reduces_ece_on_a_held_out_split(real_split):
 def test_ensemble_spread_is_larger_far_from_the_training_data(real_split, real_embedder):
     data, test, test_vectors = real_split
     probe = train_probe_set(data, embedder_id="real", label_set={}, config=FAST)
-    far = real_embedder.encode([
+    far_texts = [
         "A slow-cooked beef stew with carrots, red wine and thyme.",
         "The striker scored twice in the second half to win the cup final.",
         "Tenants must give two months' written notice before ending the lease.",
         "Prune roses in late winter, cutting just above an outward-facing bud.",
         "The cathedral's stained glass dates from the thirteenth century.",
         "Knit the sleeves in the round on smaller needles.",
-    ])
-    near_std = probe.predict(test_vectors).std[:, :2].mean()
-    far_std = probe.predict(far).std[:, :2].mean()
+    ]
+    far = real_embedder.encode(far_texts)
+    near_std = probe.predict(test_vectors, [t.text for t in test]).std[:, :2].mean()
+    far_std = probe.predict(far, far_texts).std[:, :2].mean()
     assert far_std > 1.1 * near_std  # measured 1.22x with the stacked design; the similarity check below carries OOD
     near_sim = probe.nearest_labelled(test_vectors, 1)[1].mean()
     far_sim = probe.nearest_labelled(far, 1)[1].mean()
@@ -92,11 +96,42 @@ def _tiny_probe(tmp_path, fake_embedder):
 def test_a_saved_probe_loads_back_identically(tmp_path, fake_embedder):
     folder = _tiny_probe(tmp_path, fake_embedder)
     loaded = load_probe(folder)
-    vectors = fake_embedder.encode(["interpretability of attention heads", "faster kernels"])
+    texts = ["interpretability of attention heads", "faster kernels"]
+    vectors = fake_embedder.encode(texts)
     assert loaded.version == folder.name
-    assert loaded.predict(vectors).mean.shape == (2, len(loaded.heads))
+    assert loaded.lexicon is not None and (folder / "lexicon.json").is_file()
+    original = train_probe_set(
+        _training_set([item.to_label() for item in load_seed()[::6]], fake_embedder.encode), embedder_id=fake_embedder.model_id,
+        label_set={"hash": "x"}, config=FAST,
+    )
+    # The word weights are stored as float16: scores agree to well under the 4 digits a score record keeps.
+    assert np.allclose(loaded.predict(vectors, texts).mean, original.predict(vectors, texts).mean, atol=2e-3)
     card = json.loads((folder / "card.json").read_text())
-    assert {"embedder_id", "label_set", "cv_metrics", "created_at", "version", "weights_sha256"} <= set(card)
+    assert {"embedder_id", "label_set", "cv_metrics", "created_at", "version", "weights_sha256", "lexicon_sha256"} <= set(card)
+
+
+def test_a_probe_with_a_word_head_needs_the_texts(tmp_path, fake_embedder):
+    probe = load_probe(_tiny_probe(tmp_path, fake_embedder))
+    with pytest.raises(ModelError, match="word head"):
+        probe.predict(fake_embedder.encode(["faster kernels"]))
+
+
+def test_a_tampered_lexicon_is_refused(tmp_path, fake_embedder):
+    folder = _tiny_probe(tmp_path, fake_embedder)
+    terms = json.loads((folder / "lexicon.json").read_text())
+    terms[0] = "jailbreak"
+    (folder / "lexicon.json").write_text(json.dumps(terms))
+    with pytest.raises(ModelError, match="checksum mismatch"):
+        load_probe(folder)
+    (folder / "lexicon.json").unlink()
+    with pytest.raises(ModelError, match="missing"):
+        load_probe(folder)
+
+
+def test_without_texts_there_is_no_word_head_and_vectors_alone_score(fake_embedder):
+    labels = [item.to_label() for item in load_seed()[::6]]
+    probe = train_probe_set(_training_set(labels, fake_embedder.encode, words=False), embedder_id="t", label_set={}, config=FAST)
+    assert probe.lexicon is None and probe.predict(fake_embedder.encode(["faster kernels"])).mean.shape == (1, len(probe.heads))
 
 
 def test_truncated_weights_are_refused(tmp_path, fake_embedder):

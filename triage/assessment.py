@@ -1,4 +1,4 @@
-"""The one scoring path: document vectors (and passage vectors) in, score records with tier, reasons and evidence out.
+"""The one scoring path: document texts with their vectors (and passages) in, score records with tier, reasons and evidence out.
 
 `triage score`, `triage batch` and the review queue all call `assess`, so the same text gets the same scores,
 tier and reasons through each of them.
@@ -98,7 +98,7 @@ def _passage_scores(probe: ProbeSet, passages: PassageSet, doc_logits: dict[str,
     """Passages that push an axis up: log-odds above the whole document's, the top three per axis, in text order."""
     if len(passages.passages) < 2:
         return []
-    prediction = probe.predict(passages.vectors)
+    prediction = probe.predict(passages.vectors, [p.text for p in passages.passages])
     probabilities = {axis: _axis(probe, prediction.mean, axis) for axis in AXES}
     drives: dict[int, list[str]] = {}
     for axis in (HAZARD, CAPABILITIES, SAFETY):
@@ -119,7 +119,7 @@ def _passage_scores(probe: ProbeSet, passages: PassageSet, doc_logits: dict[str,
 
 
 def assess(
-    probe: ProbeSet, policy: TierPolicy, doc_vectors: np.ndarray, *,
+    probe: ProbeSet, policy: TierPolicy, doc_vectors: np.ndarray, texts: Sequence[str], *,
     prior: Sequence[Prior | None], passages: Sequence[PassageSet | None] | None = None,
 ) -> list[Assessment]:
     """Score documents: calibrated axes with their spread, the tier and its reasons, areas, driving passages, notes.
@@ -128,7 +128,7 @@ def assess(
     attribution and the passage rules (a capability-heavy or hazardous passage keeps a draft out of "publish").
     """
     doc_vectors = np.asarray(doc_vectors, dtype=np.float32)
-    prediction = probe.predict(doc_vectors)
+    prediction = probe.predict(doc_vectors, texts)
     mean, std = prediction.mean, prediction.std
     _, labelled = probe.nearest_labelled(doc_vectors, k=1)
     axes = {axis: _axis(probe, mean, axis) for axis in AXES}

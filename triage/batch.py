@@ -239,7 +239,7 @@ class _Run:
                 texts = [stored[row_id].paper.embedding_text() for row_id in row_ids]
                 vectors, again = embed_texts(self.store, self.embedder, texts)
                 computed += again.computed
-                results = self._score(row_ids, vectors)
+                results = self._score(row_ids, vectors, texts)
             _, skipped = jobs.record_page(
                 self.store, self.job.id, results, issues, cursor=cursor, records=len(papers), embedded=computed, total=total
             )
@@ -256,7 +256,7 @@ class _Run:
                 self.reporter.note("more issues follow; the summary lists them")
         self.reporter.advance(max(0, len(papers) + skipped - forward.count))
 
-    def _score(self, row_ids: list[int], vectors: np.ndarray) -> list[jobs.JobResult]:
+    def _score(self, row_ids: list[int], vectors: np.ndarray, texts: list[str]) -> list[jobs.JobResult]:
         hits = self.index.search(vectors, 2)  # two, as a paper already indexed finds itself first
         known = self.store.get_papers(list({row_id for row in hits for row_id, _ in row}))
         prior: list[Prior | None] = []
@@ -269,7 +269,7 @@ class _Run:
                 similarity = round(nearest[1], 4)
                 # Both engines judge "the same work" by cosine alone (the Ray engine has no full-text index).
                 prior.append(Prior(paper.arxiv_id or paper.uid or "", similarity, similarity >= self.policy.public_work_similarity))
-        assessed = assess(self.probe, self.policy, vectors, prior=prior)
+        assessed = assess(self.probe, self.policy, vectors, texts, prior=prior)
         return [
             jobs.JobResult(
                 paper_id=row_id, scores=result.scores, prior_id=near.id if near else None, prior_similarity=near.similarity if near else None,
@@ -292,8 +292,9 @@ class _Run:
         while batch := jobs.result_papers(self.store, self.job.id, after, chunk):
             row_ids = [paper_id for _, paper_id in batch]
             stored = self.store.get_papers(row_ids)
-            vectors, _ = embed_texts(self.store, self.embedder, [stored[row_id].paper.embedding_text() for row_id in row_ids])
-            jobs.rescore_results(self.store, self.job.id, self._score(row_ids, vectors))
+            texts = [stored[row_id].paper.embedding_text() for row_id in row_ids]
+            vectors, _ = embed_texts(self.store, self.embedder, texts)
+            jobs.rescore_results(self.store, self.job.id, self._score(row_ids, vectors, texts))
             after = batch[-1][0]
 
 

@@ -71,7 +71,7 @@ def evaluate(
         if zero_shot:
             probe = current_probe(workspace, store, embedder, version=probe_version, reporter=reporter)
             report.probe_version = probe.version
-            prediction = probe.predict(vectors[anchors])
+            prediction = probe.predict(vectors[anchors], [texts[i] for i in anchors])
             for h, head in enumerate(AXES):
                 column = y[anchors, h]
                 known = ~np.isnan(column)
@@ -93,9 +93,10 @@ def evaluate(
         data = TrainingSet(
             vectors=vectors[train_rows], labels=y[train_rows], heads=head_names(areas), groups=groups[train_rows],
             anchor_rows=np.searchsorted(train_rows, anchor_rows[train_items]), anchor_info=[info[i] for i in train_items],
+            texts=[texts[i] for i in train_rows],
         )
         probe = train_probe_set(data, embedder_id=embedder.model_id, label_set={}, config=TrainingConfig(seed=seed + k))
-        predictions["probe"][test_items] = probe.predict(vectors[anchor_rows[test_items]]).mean[:, : len(AXES)]
+        predictions["probe"][test_items] = probe.predict(vectors[anchor_rows[test_items]], [item_texts[i] for i in test_items]).mean[:, : len(AXES)]
         for h in range(len(AXES)):
             train_known = train_items[~np.isnan(item_y[train_items, h])]
             if len(np.unique(item_y[train_known, h])) < 2:

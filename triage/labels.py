@@ -135,6 +135,7 @@ def build_training_set(store: Store, embedder: Embedder, *, sources: list[str] |
     vectors, _ = embed_texts(store, embedder, texts, reporter=reporter, label="embedding labelled texts")
     bundled = bundled_vectors(embedder.model_id) if sources is None or BUNDLED_SOURCE in sources else None
     pools = np.zeros(len(vectors), dtype=int)  # the seed and the workspace's own labels; the arXiv sample is pool 1
+    row_texts: list[str | None] = list(texts)
     if bundled is not None:
         extra = bundled_label_texts(bundled)
         first_group = int(groups.max()) + 1 if len(groups) else 0
@@ -146,9 +147,11 @@ def build_training_set(store: Store, embedder: Embedder, *, sources: list[str] |
         item_groups = np.arange(first_group, first_group + count)
         groups = np.concatenate([groups, item_groups, item_groups])
         pools = np.concatenate([pools, np.ones(2 * count, dtype=int)])
+        row_texts += [None] * (2 * count)  # their abstracts do not ship, so the word head never sees them
         info = info + [_info(item) for item in extra]
         labels = labels + extra
     data = TrainingSet(
         vectors=vectors, labels=y, heads=head_names(areas), groups=groups, anchor_rows=np.array(anchors), anchor_info=info, pools=pools,
+        texts=row_texts,
     )
     return data, label_set_summary(labels)

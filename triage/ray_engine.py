@@ -146,14 +146,14 @@ def nearest_other(queries: np.ndarray, uids: Sequence[str], reference: tuple) ->
     return [None if row < 0 else (str(ref_ids[row]), round(float(sim), 4)) for row, sim in zip(best_row, best_sim)]
 
 
-def score_vectors(probe, policy: TierPolicy, vectors: np.ndarray, uids: Sequence[str], reference: tuple) -> list[tuple]:
+def score_vectors(probe, policy: TierPolicy, vectors: np.ndarray, texts: Sequence[str], uids: Sequence[str], reference: tuple) -> list[tuple]:
     """Prior work and `assess` for one partition: (score record, prior) per paper; runs as a Ray task."""
     from triage.assessment import Prior, assess
 
     nearest = nearest_other(vectors, uids, reference)
     # "The same work" by cosine alone, as the in-process batch engine judges it.
     prior = [None if n is None else Prior(n[0], n[1], n[1] >= policy.public_work_similarity) for n in nearest]
-    return [(result.scores, near) for result, near in zip(assess(probe, policy, vectors, prior=prior), nearest)]
+    return [(result.scores, near) for result, near in zip(assess(probe, policy, vectors, texts, prior=prior), nearest)]
 
 
 # --- the driver ----------------------------------------------------------------------------------------------------
@@ -348,7 +348,8 @@ def _score_stage(ray, folder: ShardFolder, keys: list[str], probe, policy: TierP
                 _write_scores_shard(folder, key, [], [])
                 reporter.advance(1)
                 continue
-            flight[task.remote(probe_ref, policy, run_vectors[key], [p.uid or "" for p in papers], reference)] = key
+            texts = [p.embedding_text() for p in papers]
+            flight[task.remote(probe_ref, policy, run_vectors[key], texts, [p.uid or "" for p in papers], reference)] = key
         if not flight:
             break
         [ready], _ = ray.wait(list(flight), num_returns=1)

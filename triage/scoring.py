@@ -144,7 +144,7 @@ def score_one(
         detail=f"cosine {match.similarity:.2f}, shares {match.overlap:.0%} of the passage's word information",
     )
     result = assess(
-        probe, policy, doc_vector[None, :], prior=[prior], passages=[PassageSet(item.passages, vectors) if item.passages else None],
+        probe, policy, doc_vector[None, :], [item.text], prior=[prior], passages=[PassageSet(item.passages, vectors) if item.passages else None],
     )[0]
     labelled_idx, labelled_sim = probe.nearest_labelled(doc_vector[None, :], k=3)
     nearest = [
