@@ -62,10 +62,10 @@ class ProbeSet:
     Per head, P = sigmoid(a * linear_logit + b * vote_logit + d * word_logit + c), where the vote is the
     similarity-weighted share of positive labels among the nearest labelled anchors and the word logit comes from a
     tf-idf head over the text itself; a, b, d and c are fitted on held-out folds, so the combination is also the
-    calibration (b and d are 0 for area heads, and d for probes without a word head). With `point_member` in the card, member 0 is the score and the
-    other members' spread is its uncertainty; older probes average their members. `anchors` are the labelled
-    training vectors: they vote, give the nearest labelled examples as evidence, and tell when a document is far
-    from anything the probes were trained on.
+    calibration (b and d are 0 for area heads, and d for probes without a word head). With `point_member` in the
+    card, member 0 is the score and the other members' spread is its uncertainty; older probes average their members.
+    `anchors` are the labelled training vectors: they vote, give the nearest labelled examples as evidence, and tell
+    when a document is far from anything the probes were trained on.
     """
 
     weights: np.ndarray  # (members, heads, dim)
@@ -155,7 +155,7 @@ class ProbeSet:
         if self.lexicon is not None and self.word_weights is not None and self.word_bias is not None and self.word_scale is not None:
             tensors.update(
                 word_idf=np.ascontiguousarray(self.lexicon.idf, dtype=np.float32),
-                word_weights=np.ascontiguousarray(self.word_weights, dtype=np.float16),  # halves the file; scores move < 1e-3
+                word_weights=np.ascontiguousarray(self.word_weights, dtype=np.float16),  # halves the file (tests/test_probes.py bounds the change)
                 word_bias=np.ascontiguousarray(self.word_bias, dtype=np.float32),
                 word_scale=np.ascontiguousarray(self.word_scale, dtype=np.float32),
             )
@@ -256,7 +256,10 @@ def _load_lexicon(folder: Path, card: dict, tensors: dict[str, np.ndarray]) -> L
         raise ModelError(f"{path}: missing the word head's lexicon") from None
     if hashlib.sha256(blob).hexdigest() != expected:
         raise ModelError(f"{path}: checksum mismatch (truncated or tampered); refusing to load it")
-    terms = json.loads(blob)
+    try:
+        terms = json.loads(blob)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{path}: the lexicon is not valid JSON ({exc})") from None
     if not isinstance(terms, list) or "word_idf" not in tensors or len(tensors["word_idf"]) != len(terms):
         raise ModelError(f"{path}: the lexicon disagrees with the probe weights")
     return Lexicon(terms=[str(t) for t in terms], idf=tensors["word_idf"])
