@@ -266,6 +266,23 @@ def run(sources: list[Source]) -> list[dict]:
     return rows
 
 
+def _hazard_flags(y: np.ndarray, scores: dict[str, np.ndarray]) -> list[str]:
+    """At the policy's hazard line, on held-out arXiv abstracts: how many safety papers without hazard it would flag,
+    and how many hazard papers it would catch (the probe's logits are calibrated, so P = sigmoid(logit))."""
+    from triage.policy import TierPolicy
+
+    line = TierPolicy().hazard
+    safe, hazard = (y[:, 0] == 1) & (y[:, 2] == 0), y[:, 2] == 1
+    out = [
+        "", f"At the policy's hazard line (P(hazard) ≥ {line}), the same held-out arXiv abstracts, trained on the seed:", "",
+        "| design | safety papers without hazard flagged | hazard papers flagged |", "|---|---|---|",
+    ]
+    for name in ("the same without the word head", SHIPPED):
+        flagged = 1 / (1 + np.exp(-scores[name][:, 2])) >= line
+        out.append(f"| {name} | {int(flagged[safe].sum())} of {int(safe.sum())} | {int(flagged[hazard].sum())} of {int(hazard.sum())} |")
+    return out
+
+
 def shipped_data(sources: list[Source]) -> int:
     """The shipped probe trains on the seed and the arXiv labels only: each of those held out against the other, and
     the two outside sources scored by a probe trained on both, for plain logistic regression and the shipped design."""
@@ -283,9 +300,12 @@ def shipped_data(sources: list[Source]) -> int:
         "| held out | trained on | axis | n (pos.) | logreg C=1 | without the word head | shipped design |",
         "|---|---|---|---|---|---|---|",
     ]
+    flags: list[str] = []
     for held, train in cases:
         split, test_y = _split(train, held), held.labels[held.evaluate]
         scores = {name: DESIGNS[name](split) for name in ("logreg C=1", "the same without the word head", SHIPPED)}
+        if held is arxiv:
+            flags = _hazard_flags(test_y, scores)
         for h, axis in enumerate(AXES):
             known = ~np.isnan(test_y[:, h])
             target = test_y[known, h]
@@ -293,7 +313,7 @@ def shipped_data(sources: list[Source]) -> int:
                 continue
             cells = [f"{roc_auc_score(target, v[known, h]):.3f} ({tpr_at_fpr(target, v[known, h]):.2f})" for v in scores.values()]
             lines.append(f"| {held.name} | {' + '.join(s.name for s in train)} | {axis} | {int(known.sum())} ({int(target.sum())}) | " + " | ".join(cells) + " |")
-    markdown = "\n".join(lines)
+    markdown = "\n".join(lines + flags)
     write_section("loso-shipped-data", markdown)
     print(markdown)
     return 0
