@@ -144,6 +144,34 @@ def test_a_damaged_newest_probe_is_skipped_with_a_note_not_used(two_probes, tmp_
     assert any(newest.version in note and "checksum" in note for note in reporter.notes)
 
 
+def test_a_probe_from_before_the_word_head_still_scores_and_says_how_to_get_one(workspace, fake_embedder):
+    """An upgraded workspace keeps its probe (nothing it holds is thrown away) and is told how to get the better one."""
+    from models.probe_training import TrainingConfig, train_probe_set
+    from tests.test_probes import _training_set
+    from triage.probe_registry import current_probe
+    from triage.seed import load_seed
+    from triage.workspace_data import open_store
+
+    labels = [item.to_label() for item in load_seed()[::7]]
+    config = TrainingConfig(members=2, folds=2)
+    old = train_probe_set(_training_set(labels, fake_embedder.encode, words=False), embedder_id=fake_embedder.model_id, label_set={}, config=config)
+    del old.card["training"]["word_axes"]  # the card of a probe trained before the word head existed
+    folder = old.save(workspace.probes_dir)
+    reporter = RecordingReporter()
+    with open_store(workspace, seed=False) as store:
+        probe = current_probe(workspace, store, fake_embedder, reporter=reporter)
+    assert probe.version == folder.name and probe.lexicon is None
+    assert probe.predict(fake_embedder.encode(["faster kernels"])).mean.shape == (1, len(probe.heads))
+    assert any("no word head" in note and "triage models train" in note for note in reporter.notes), reporter.notes
+    reporter = RecordingReporter()
+    new = train_probe_set(_training_set(labels, fake_embedder.encode), embedder_id=fake_embedder.model_id, label_set={}, config=config)
+    new.card["created_at"] = "9999-01-01T00:00:00+00:00"  # the newest
+    new.save(workspace.probes_dir)
+    with open_store(workspace, seed=False) as store:
+        assert current_probe(workspace, store, fake_embedder, reporter=reporter).lexicon is not None
+    assert not any("no word head" in note for note in reporter.notes)
+
+
 # --- the index -----------------------------------------------------------------------------------------------------
 
 

@@ -120,9 +120,14 @@ def current_probe(workspace: Workspace, store: Store, embedder: Embedder, *, ver
         reporter.note(f"skipping damaged probe {name}: {exc}")
     for summary in list_probes(workspace, embedder_id=embedder.model_id):
         try:
-            return load_probe(summary.path)
+            probe = load_probe(summary.path)
         except ModelError as exc:
             # A damaged newest probe must not silently win or block: say so and fall back to an older one.
             reporter.note(f"skipping probe {summary.version}: {exc}")
+            continue
+        if "word_axes" not in probe.card.get("training", {}):
+            # Made before probes read the text's words: it still scores, but a new one ranks better on real papers.
+            reporter.note(f"probe {probe.version} has no word head; `triage models train` makes one that has (docs/BENCHMARKS.md)")
+        return probe
     reporter.note("no usable probe for this model: training one from the workspace's labels")
     return train(workspace, store, embedder, reporter=reporter)
