@@ -34,7 +34,9 @@ def normalise_title(title: str) -> str:
     text = unicodedata.normalize("NFKD", title)
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
     text = re.sub(r"[^a-z0-9]+", " ", text)
-    return " ".join(text.split())
+    # A title with no Latin letter or digit (Chinese, Greek, symbols) would otherwise key as "", and every such
+    # title would claim the same paper id: key it by its own case-folded words instead.
+    return " ".join(text.split()) or " ".join(unicodedata.normalize("NFKC", title).casefold().split())
 
 
 def normalise_doi(doi: str) -> str:

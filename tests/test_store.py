@@ -74,6 +74,14 @@ def test_same_title_with_different_arxiv_ids_are_two_papers(store):
     assert store.paper_count() == 2
 
 
+def test_titles_without_latin_letters_are_distinct_papers_and_their_own_duplicates(store):
+    """Found by the import fuzz test: such titles all keyed as "", so the second one broke the unique paper id."""
+    store.add_papers([Paper(title="深度学习的安全性"), Paper(title="Ασφάλεια τεχνητής νοημοσύνης"), Paper(title="\x1b")])
+    assert store.paper_count() == 3
+    again = store.add_papers([Paper(title="  ΑΣΦΆΛΕΙΑ  τεχνητής νοημοσύνης", abstract="περίληψη"), Paper(title="深度学习的安全性")])
+    assert (again.inserted, again.updated, again.unchanged) == (0, 1, 1) and store.paper_count() == 3
+
+
 def test_exact_duplicate_is_unchanged_and_keeps_the_revision(store):
     store.add_papers([Paper(title="A", abstract="x", arxiv_id="2101.00001")])
     revision = store.revision
