@@ -196,8 +196,8 @@ def train_probe_set(data: TrainingSet, *, embedder_id: str, label_set: dict, con
     """Axes: a pool-balanced logistic head stacked with a neighbour label vote and, where texts are at hand, a word
     head; the stack is fitted on held-out folds.
 
-    Member 0 is fitted on every row and gives the score; the other members are bootstrap refits whose spread is the
-    uncertainty (the word head is one fit, shared by all members). Areas are evidence, not decisions: one logistic
+    Member 0 is fitted on every row and gives the score; the other members are bootstrap refits of the vector and
+    word heads whose spread is the uncertainty. Areas are evidence, not decisions: one logistic
     head each, at the area's natural frequency.
     """
     config = config or TrainingConfig()
@@ -241,16 +241,16 @@ def train_probe_set(data: TrainingSet, *, embedder_id: str, label_set: dict, con
         else:
             w, b = _fit(x, y, config.c, balanced=False)
             weights[:, h], bias[:, h] = w, b
-    lexicon, word_weights, word_bias = None, None, None
-    heads = {} if words is None else _fit_word_heads(
-        words, data.labels, np.ones(len(words.rows), dtype=bool), [h for h in word_heads if word_scale[h] > 0], config, row_weights,
-    )
-    if words is not None and heads:
-        lexicon = words.lexicon
-        word_weights = np.zeros((n_heads, len(lexicon.terms)), dtype=np.float32)
-        word_bias = np.zeros(n_heads, dtype=np.float32)
-        for h, (w, b) in heads.items():
-            word_weights[h], word_bias[h] = w, b
+    lexicon, word_weights, word_bias, stacked_words = None, None, None, [h for h in word_heads if word_scale[h] > 0]
+    if words is not None and stacked_words:
+        # Each member refits the word heads on its own bootstrap sample too, so the spread covers both heads.
+        lexicon, every = words.lexicon, np.ones(len(words.rows), dtype=bool)
+        word_weights = np.zeros((members, len(stacked_words), len(lexicon.terms)), dtype=np.float32)
+        word_bias = np.zeros((members, len(stacked_words)), dtype=np.float32)
+        for m, sample in enumerate(samples):
+            fitted = _fit_word_heads(words, data.labels, every, stacked_words, config, {h: row_weights[h] * sample for h in stacked_words})
+            for k, h in enumerate(stacked_words):
+                word_weights[m, k], word_bias[m, k] = fitted[h]
     else:
         word_scale[:] = 0.0
     card = {
@@ -270,6 +270,7 @@ def train_probe_set(data: TrainingSet, *, embedder_id: str, label_set: dict, con
         anchor_labels=data.labels[data.anchor_rows].astype(np.float32), anchor_members=in_bag,
         anchor_info=list(data.anchor_info), card=card,
         lexicon=lexicon, word_weights=word_weights, word_bias=word_bias, word_scale=word_scale,
+        word_heads=[data.heads[h] for h in stacked_words] if lexicon is not None else [],
     )
 
 

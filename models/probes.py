@@ -80,9 +80,10 @@ class ProbeSet:
     anchor_info: list[dict]
     card: dict = field(default_factory=dict)
     lexicon: Lexicon | None = None  # the word head's terms; None: no word head (probes from before it, or no texts)
-    word_weights: np.ndarray | None = None  # (heads, terms)
-    word_bias: np.ndarray | None = None  # (heads,)
-    word_scale: np.ndarray | None = None  # (heads,) d
+    word_weights: np.ndarray | None = None  # (members, word heads, terms)
+    word_bias: np.ndarray | None = None  # (members, word heads)
+    word_scale: np.ndarray | None = None  # (heads,) d, 0 for heads without a word head
+    word_heads: list[str] = field(default_factory=list)  # the heads with a word head, in word_weights' order
 
     @property
     def version(self) -> str:
@@ -109,7 +110,10 @@ class ProbeSet:
         if self.lexicon is not None and self.word_weights is not None and self.word_bias is not None and self.word_scale is not None:
             if texts is None or len(texts) != len(vectors):
                 raise ModelError("this probe has a word head: score texts with their vectors")
-            calibrated = calibrated + self.word_scale * self.lexicon.logits(list(texts), self.word_weights, self.word_bias)
+            members, count, terms = self.word_weights.shape
+            words = self.lexicon.logits(list(texts), self.word_weights.reshape(-1, terms), self.word_bias.reshape(-1))
+            columns = [self.head(name) for name in self.word_heads]
+            calibrated[:, :, columns] += self.word_scale[columns] * words.reshape(len(texts), members, count).transpose(1, 0, 2)
         if self.vote_scale.any():
             sims = vectors @ self.anchors.astype(np.float32).T
             # Each member votes with the anchors of its own bootstrap sample, so far from the labelled data,
@@ -161,10 +165,10 @@ class ProbeSet:
             )
             lexicon_blob = json.dumps(self.lexicon.terms, ensure_ascii=False).encode()
         blob = save(tensors, metadata={"format": FORMAT})
-        card = {key: value for key, value in self.card.items() if key not in ("version", "weights_sha256", "lexicon_sha256")}
+        card = {key: value for key, value in self.card.items() if key not in ("version", "weights_sha256", "lexicon_sha256", "word_heads")}
         card.update(format=FORMAT, heads=self.heads, anchor_info=self.anchor_info, weights_sha256=hashlib.sha256(blob).hexdigest())
         if lexicon_blob is not None:
-            card["lexicon_sha256"] = hashlib.sha256(lexicon_blob).hexdigest()
+            card.update(lexicon_sha256=hashlib.sha256(lexicon_blob).hexdigest(), word_heads=self.word_heads)
         card["version"] = _version_of(card)
         target = Path(root) / card["version"]
         target.mkdir(parents=True, exist_ok=True)
@@ -226,6 +230,7 @@ def load_probe(folder: Path) -> ProbeSet:
             lexicon=lexicon, word_weights=None if lexicon is None else tensors["word_weights"].astype(np.float32),
             word_bias=None if lexicon is None else tensors["word_bias"],
             word_scale=None if lexicon is None else tensors["word_scale"],
+            word_heads=[str(h) for h in card.get("word_heads", [])] if lexicon is not None else [],
         )
     except KeyError as exc:
         raise ModelError(f"{weights_path}: probe weights lack tensor {exc}") from None
@@ -235,9 +240,10 @@ def load_probe(folder: Path) -> ProbeSet:
         or probe.anchor_labels.shape != (probe.anchors.shape[0], n_heads)
         or probe.anchor_members.shape != (members, probe.anchors.shape[0])
         or (lexicon is not None and (
-            probe.word_weights is None or probe.word_weights.shape != (n_heads, len(lexicon.terms))
-            or probe.word_bias is None or probe.word_bias.shape != (n_heads,)
+            probe.word_weights is None or probe.word_weights.shape != (members, len(probe.word_heads), len(lexicon.terms))
+            or probe.word_bias is None or probe.word_bias.shape != (members, len(probe.word_heads))
             or probe.word_scale is None or probe.word_scale.shape != (n_heads,)
+            or not set(probe.word_heads) <= set(heads)
         ))
     ):
         raise ModelError(f"{weights_path}: tensor shapes disagree with the card")

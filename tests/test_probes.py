@@ -104,6 +104,9 @@ def test_a_saved_probe_loads_back_identically(tmp_path, fake_embedder):
         _training_set([item.to_label() for item in load_seed()[::6]], fake_embedder.encode), embedder_id=fake_embedder.model_id,
         label_set={"hash": "x"}, config=FAST,
     )
+    # Every member refits the word head on its bootstrap sample, so the spread covers the word head too.
+    assert loaded.word_weights is not None and loaded.word_weights.shape[0] == FAST.members + 1
+    assert not np.allclose(loaded.word_weights[0], loaded.word_weights[1])
     # The word weights are stored as float16: scores agree to well under the 4 digits a score record keeps.
     assert np.allclose(loaded.predict(vectors, texts).mean, original.predict(vectors, texts).mean, atol=2e-3)
     card = json.loads((folder / "card.json").read_text())
