@@ -197,8 +197,8 @@ def train_probe_set(data: TrainingSet, *, embedder_id: str, label_set: dict, con
     head; the stack is fitted on held-out folds.
 
     Member 0 is fitted on every row and gives the score; the other members are bootstrap refits of the vector and
-    word heads whose spread is the uncertainty. Areas are evidence, not decisions: one logistic
-    head each, at the area's natural frequency.
+    word heads whose spread is the uncertainty. Areas are evidence, not decisions: one logistic head each, at the
+    area's natural frequency.
     """
     config = config or TrainingConfig()
     x = data.vectors.astype(np.float32)
