@@ -283,6 +283,24 @@ def _hazard_flags(y: np.ndarray, scores: dict[str, np.ndarray]) -> list[str]:
     return out
 
 
+def _uncertain_share(split: Split) -> list[str]:
+    """The share of held-out texts the policy's spread rule (`uncertain`) would send to review, with and without the
+    word head: the bootstrap members refit both heads, so the spread should not shrink when words join the stack."""
+    from models.probe_training import TrainingConfig, TrainingSet, train_probe_set
+    from triage.policy import TierPolicy
+
+    limit = TierPolicy().max_std
+    out = ["", f"Spread on the same abstracts: share with a safety or capabilities spread above `max_std` ({limit}), the `uncertain` rule:", ""]
+    for name, axes in (("the same without the word head", ()), (SHIPPED, AXES)):
+        data = TrainingSet(
+            vectors=split.x, labels=split.y, heads=list(AXES), groups=split.groups, anchor_rows=np.arange(len(split.x)),
+            pools=split.pools, texts=split.texts,
+        )
+        std = train_probe_set(data, embedder_id="bench", label_set={}, config=TrainingConfig(word_axes=axes)).predict(split.test_x, split.test_texts).std
+        out.append(f"- {name}: {((std[:, 0] > limit) | (std[:, 1] > limit)).mean():.1%}")
+    return out
+
+
 def shipped_data(sources: list[Source]) -> int:
     """The shipped probe trains on the seed and the arXiv labels only: each of those held out against the other, and
     the two outside sources scored by a probe trained on both, for plain logistic regression and the shipped design."""
@@ -305,7 +323,7 @@ def shipped_data(sources: list[Source]) -> int:
         split, test_y = _split(train, held), held.labels[held.evaluate]
         scores = {name: DESIGNS[name](split) for name in ("logreg C=1", "the same without the word head", SHIPPED)}
         if held is arxiv:
-            flags = _hazard_flags(test_y, scores)
+            flags = _hazard_flags(test_y, scores) + _uncertain_share(split)
         for h, axis in enumerate(AXES):
             known = ~np.isnan(test_y[:, h])
             target = test_y[known, h]
