@@ -70,14 +70,11 @@ def _source(name: str, items: list[tuple[str, str, list]], first_group: int) -> 
 
 
 def load_sources() -> list[Source]:
-    import gzip
-    import json
-
     import pandas as pd
 
     from corpus.records import Paper
     from models.embedders import BUNDLED_MODEL_ID
-    from triage.label_vectors import bundled_labels, bundled_vectors
+    from triage.label_vectors import SAMPLE, bundled_labels, bundled_vectors, labelled_sample_papers
     from triage.seed import load_seed
 
     sources = []
@@ -90,12 +87,10 @@ def load_sources() -> list[Source]:
     n = len(bundled.labels)
     labels = np.array([[np.nan if v is None else v for v in (b.safety, b.capabilities, b.hazard)] for b in bundled_labels()], dtype=np.float32)
     groups = np.arange(n) + 100_000
-    abstracts = {}
-    with gzip.open(SHARED_DATA / "arxiv-daily-cs-sample" / "arxiv_cs_CL_AI_LG_sample10k.jsonl.gz", "rt", encoding="utf-8") as handle:
-        for line in handle:
-            record = json.loads(line)
-            abstracts[record["id"].rsplit("/abs/", 1)[-1].split("v")[0]] = record
-    texts = [Paper(title=abstracts[b.arxiv_id]["title"], abstract=abstracts[b.arxiv_id]["summary"], source="x").embedding_text() for b in bundled_labels()]
+    papers, missing = labelled_sample_papers(SHARED_DATA / SAMPLE)
+    if missing:
+        raise SystemExit(f"loso: {len(missing)} labelled ids are not in the arXiv sample, e.g. {missing[:3]}")
+    texts = [paper.embedding_text() for paper in papers]
     sources.append(Source(
         "arXiv sample (project labels)", np.concatenate([bundled.text_vectors, bundled.title_vectors]), np.concatenate([labels, labels]),
         np.concatenate([groups, groups]), np.concatenate([np.ones(n, bool), np.zeros(n, bool)]), pool=1,
@@ -165,6 +160,16 @@ def _split(train: list[Source], held: Source) -> Split:
     )
 
 
+def _training_set(split: Split, one_pool: bool = False):
+    """The split's training rows as the trainer takes them (`one_pool`: every row in one pool)."""
+    from models.probe_training import TrainingSet
+
+    return TrainingSet(
+        vectors=split.x, labels=split.y, heads=list(AXES), groups=split.groups, anchor_rows=np.arange(len(split.x)),
+        pools=None if one_pool else split.pools, texts=split.texts,
+    )
+
+
 def _logreg(c: float):
     def fit_predict(split: Split):
         from models.probe_training import _fit
@@ -182,14 +187,11 @@ def _logreg(c: float):
 
 def _shipped(pool_weight: float | None = None, one_pool: bool = False, words: bool = True):
     def fit_predict(split: Split):
-        from models.probe_training import TrainingConfig, TrainingSet, train_probe_set
+        from models.probe_training import TrainingConfig, train_probe_set
 
-        data = TrainingSet(
-            vectors=split.x, labels=split.y, heads=list(AXES), groups=split.groups, anchor_rows=np.arange(len(split.x)),
-            pools=None if one_pool else split.pools, texts=split.texts,
-        )
         config = TrainingConfig(pool_weight=TrainingConfig.pool_weight if pool_weight is None else pool_weight, word_axes=AXES if words else ())
-        return train_probe_set(data, embedder_id="bench", label_set={}, config=config).predict(split.test_x, split.test_texts).logit
+        probe = train_probe_set(_training_set(split, one_pool), embedder_id="bench", label_set={}, config=config)
+        return probe.predict(split.test_x, split.test_texts).logit
     return fit_predict
 
 
@@ -286,17 +288,13 @@ def _hazard_flags(y: np.ndarray, scores: dict[str, np.ndarray]) -> list[str]:
 def _uncertain_share(split: Split) -> list[str]:
     """The share of held-out texts the policy's spread rule (`uncertain`) would send to review, with and without the
     word head: the bootstrap members refit both heads, so the spread should not shrink when words join the stack."""
-    from models.probe_training import TrainingConfig, TrainingSet, train_probe_set
+    from models.probe_training import TrainingConfig, train_probe_set
     from triage.policy import TierPolicy
 
     limit = TierPolicy().max_std
     out = ["", f"Spread on the same abstracts: share with a safety or capabilities spread above `max_std` ({limit}), the `uncertain` rule:", ""]
     for name, axes in (("the same without the word head", ()), (SHIPPED, AXES)):
-        data = TrainingSet(
-            vectors=split.x, labels=split.y, heads=list(AXES), groups=split.groups, anchor_rows=np.arange(len(split.x)),
-            pools=split.pools, texts=split.texts,
-        )
-        std = train_probe_set(data, embedder_id="bench", label_set={}, config=TrainingConfig(word_axes=axes)).predict(split.test_x, split.test_texts).std
+        std = train_probe_set(_training_set(split), embedder_id="bench", label_set={}, config=TrainingConfig(word_axes=axes)).predict(split.test_x, split.test_texts).std
         out.append(f"- {name}: {((std[:, 0] > limit) | (std[:, 1] > limit)).mean():.1%}")
     return out
 

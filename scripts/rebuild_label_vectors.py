@@ -9,7 +9,6 @@ Vectors are cached in a workspace under bench/out/, so a rerun embeds only new p
 from __future__ import annotations
 
 import argparse
-import gzip
 import hashlib
 import json
 import sys
@@ -18,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-SAMPLE = "arxiv-daily-cs-sample/arxiv_cs_CL_AI_LG_sample10k.jsonl.gz"
+from triage.label_vectors import SAMPLE  # noqa: E402
 
 
 def main() -> int:
@@ -33,10 +32,10 @@ def main() -> int:
     import numpy as np
     from safetensors.numpy import save
 
-    from corpus.records import Paper, content_hash
+    from corpus.records import content_hash
     from models.embedders import make_embedder
     from triage.embedding import embed_texts
-    from triage.label_vectors import CARD_FILE, LABELS_FILE, VECTORS_FILE, bundled_labels, labels_digest
+    from triage.label_vectors import CARD_FILE, LABELS_FILE, VECTORS_FILE, bundled_labels, labelled_sample_papers, labels_digest
     from triage.labels import training_rows
     from triage.progress import Reporter
     from triage.seed import load_seed, seed_version
@@ -44,16 +43,10 @@ def main() -> int:
     from triage.workspace_data import open_store
 
     labels = bundled_labels()
-    records = {}
-    with gzip.open(sample, "rt", encoding="utf-8") as handle:
-        for line in handle:
-            row = json.loads(line)
-            records[row["id"]] = row
-    missing = [label.arxiv_id for label in labels if label.arxiv_id not in records]
+    papers, missing = labelled_sample_papers(sample)
     if missing:
         print(f"rebuild_label_vectors: {len(missing)} labelled ids are not in the sample, e.g. {missing[:3]}", file=sys.stderr)
         return 1
-    papers = [Paper(title=records[label.arxiv_id]["title"], abstract=records[label.arxiv_id]["summary"], source="arxiv") for label in labels]
     workspace = Workspace(ROOT / "bench" / "out" / "label-vectors-home")
     embedder = make_embedder(backend="onnx", cache_dir=workspace.home / "models")
     with open_store(workspace, seed=False) as store:

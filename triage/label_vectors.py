@@ -11,18 +11,22 @@ workspace trains its first probe without embedding the seed (embed_texts treats 
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from corpus.records import Paper
 from models.errors import ModelError
 
 if TYPE_CHECKING:  # numpy loads only where vectors are read
     import numpy as np
 
+SAMPLE = "arxiv-daily-cs-sample/arxiv_cs_CL_AI_LG_sample10k.jsonl.gz"  # under ../shared/data: where the labels come from
 LABELS_FILE = "arxiv_labels.jsonl"
 VECTORS_FILE = "arxiv_label_vectors.safetensors"
 CARD_FILE = "arxiv_label_vectors.json"
@@ -108,3 +112,20 @@ def shipped_text_vectors(model_id: str) -> dict[str, np.ndarray]:
         return {}
     card, tensors = shipped
     return dict(zip(card["seed_hashes"], tensors["seed"]))
+
+
+def labelled_sample_papers(sample: Path) -> tuple[list[Paper], list[str]]:
+    """For maintainers' scripts and benches: the labelled papers read from the shared arXiv sample, in label order,
+    and the labelled ids the sample lacks."""
+    records = {}
+    with gzip.open(sample, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            row = json.loads(line)
+            records[row["id"]] = row
+    labels = bundled_labels()
+    missing = [label.arxiv_id for label in labels if label.arxiv_id not in records]
+    papers = [
+        Paper(title=records[label.arxiv_id]["title"], abstract=records[label.arxiv_id]["summary"], source="arxiv")
+        for label in labels if label.arxiv_id in records
+    ]
+    return papers, missing
