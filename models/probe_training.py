@@ -11,7 +11,7 @@ from models.axes import CAPABILITIES, HAZARD, SAFETY
 from models.errors import ModelError
 from models.metrics import binary_report
 from models.probes import AREA_PREFIX, ProbeSet, neighbour_vote
-from models.word_features import Lexicon
+from models.word_features import Lexicon, WordHead
 
 AXES = (SAFETY, CAPABILITIES, HAZARD)
 REQUIRED_AXES = (SAFETY, CAPABILITIES)  # hazard may be unlabelled in a user's own label set; it is then not trained
@@ -241,18 +241,19 @@ def train_probe_set(data: TrainingSet, *, embedder_id: str, label_set: dict, con
         else:
             w, b = _fit(x, y, config.c, balanced=False)
             weights[:, h], bias[:, h] = w, b
-    lexicon, word_weights, word_bias, stacked_words = None, None, None, [h for h in word_heads if word_scale[h] > 0]
+    word_head, stacked_words = None, [h for h in word_heads if word_scale[h] > 0]
     if words is not None and stacked_words:
         # Each member refits the word heads on its own bootstrap sample too, so the spread covers both heads.
-        lexicon, every = words.lexicon, np.ones(len(words.rows), dtype=bool)
-        word_weights = np.zeros((members, len(stacked_words), len(lexicon.terms)), dtype=np.float32)
-        word_bias = np.zeros((members, len(stacked_words)), dtype=np.float32)
+        every = np.ones(len(words.rows), dtype=bool)
+        word_head = WordHead(
+            lexicon=words.lexicon, heads=[data.heads[h] for h in stacked_words], scale=word_scale[stacked_words],
+            weights=np.zeros((members, len(stacked_words), len(words.lexicon.terms)), dtype=np.float32),
+            bias=np.zeros((members, len(stacked_words)), dtype=np.float32),
+        )
         for m, sample in enumerate(samples):
             fitted = _fit_word_heads(words, data.labels, every, stacked_words, config, {h: row_weights[h] * sample for h in stacked_words})
             for k, h in enumerate(stacked_words):
-                word_weights[m, k], word_bias[m, k] = fitted[h]
-    else:
-        word_scale[:] = 0.0
+                word_head.weights[m, k], word_head.bias[m, k] = fitted[h]
     card = {
         "embedder_id": embedder_id,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -269,8 +270,7 @@ def train_probe_set(data: TrainingSet, *, embedder_id: str, label_set: dict, con
         heads=list(data.heads), anchors=x[data.anchor_rows].astype(np.float16),
         anchor_labels=data.labels[data.anchor_rows].astype(np.float32), anchor_members=in_bag,
         anchor_info=list(data.anchor_info), card=card,
-        lexicon=lexicon, word_weights=word_weights, word_bias=word_bias, word_scale=word_scale,
-        word_heads=[data.heads[h] for h in stacked_words] if lexicon is not None else [],
+        word_head=word_head,
     )
 
 

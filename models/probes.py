@@ -12,7 +12,7 @@ import numpy as np
 
 from models.atomic_files import atomic_write
 from models.errors import ModelError
-from models.word_features import Lexicon
+from models.word_features import Lexicon, WordHead
 
 WEIGHTS_FILE = "probe.safetensors"
 CARD_FILE = "card.json"
@@ -79,11 +79,7 @@ class ProbeSet:
     anchor_members: np.ndarray  # (members, n_labelled) bool: the anchors in each member's bootstrap sample
     anchor_info: list[dict]
     card: dict = field(default_factory=dict)
-    lexicon: Lexicon | None = None  # the word head's terms; None: no word head (probes from before it, or no texts)
-    word_weights: np.ndarray | None = None  # (members, word heads, terms)
-    word_bias: np.ndarray | None = None  # (members, word heads)
-    word_scale: np.ndarray | None = None  # (heads,) d, 0 for heads without a word head
-    word_heads: list[str] = field(default_factory=list)  # the heads with a word head, in word_weights' order
+    word_head: WordHead | None = None  # None: no word head (probes from before it, or trained without texts)
 
     @property
     def version(self) -> str:
@@ -107,13 +103,10 @@ class ProbeSet:
             raise ModelError(f"probe expects {self.weights.shape[2]}-d vectors, got shape {vectors.shape}")
         raw = np.einsum("nd,mhd->mnh", vectors, self.weights) + self.bias[:, None, :]
         calibrated = self.platt_scale * raw + self.platt_shift
-        if self.lexicon is not None and self.word_weights is not None and self.word_bias is not None and self.word_scale is not None:
+        if self.word_head is not None:
             if texts is None or len(texts) != len(vectors):
                 raise ModelError("this probe has a word head: score texts with their vectors")
-            members, count, terms = self.word_weights.shape
-            words = self.lexicon.logits(list(texts), self.word_weights.reshape(-1, terms), self.word_bias.reshape(-1))
-            columns = [self.head(name) for name in self.word_heads]
-            calibrated[:, :, columns] += self.word_scale[columns] * words.reshape(len(texts), members, count).transpose(1, 0, 2)
+            calibrated[:, :, [self.head(name) for name in self.word_head.heads]] += self.word_head.logits(list(texts))
         if self.vote_scale.any():
             sims = vectors @ self.anchors.astype(np.float32).T
             # Each member votes with the anchors of its own bootstrap sample, so far from the labelled data,
@@ -155,20 +148,21 @@ class ProbeSet:
             "anchor_labels": np.ascontiguousarray(self.anchor_labels, dtype=np.float32),
             "anchor_members": np.ascontiguousarray(self.anchor_members, dtype=np.uint8),
         }
+        words = self.word_head
         lexicon_blob = None
-        if self.lexicon is not None and self.word_weights is not None and self.word_bias is not None and self.word_scale is not None:
+        if words is not None:
             tensors.update(
-                word_idf=np.ascontiguousarray(self.lexicon.idf, dtype=np.float32),
-                word_weights=np.ascontiguousarray(self.word_weights, dtype=np.float16),  # halves the file (tests/test_probes.py bounds the change)
-                word_bias=np.ascontiguousarray(self.word_bias, dtype=np.float32),
-                word_scale=np.ascontiguousarray(self.word_scale, dtype=np.float32),
+                word_idf=np.ascontiguousarray(words.lexicon.idf, dtype=np.float32),
+                word_weights=np.ascontiguousarray(words.weights, dtype=np.float16),  # halves the file (tests/test_probes.py bounds the change)
+                word_bias=np.ascontiguousarray(words.bias, dtype=np.float32),
+                word_scale=np.ascontiguousarray(words.scale, dtype=np.float32),
             )
-            lexicon_blob = json.dumps(self.lexicon.terms, ensure_ascii=False).encode()
+            lexicon_blob = json.dumps(words.lexicon.terms, ensure_ascii=False).encode()
         blob = save(tensors, metadata={"format": FORMAT})
         card = {key: value for key, value in self.card.items() if key not in ("version", "weights_sha256", "lexicon_sha256", "word_heads")}
         card.update(format=FORMAT, heads=self.heads, anchor_info=self.anchor_info, weights_sha256=hashlib.sha256(blob).hexdigest())
-        if lexicon_blob is not None:
-            card.update(lexicon_sha256=hashlib.sha256(lexicon_blob).hexdigest(), word_heads=self.word_heads)
+        if words is not None and lexicon_blob is not None:
+            card.update(lexicon_sha256=hashlib.sha256(lexicon_blob).hexdigest(), word_heads=words.heads)
         card["version"] = _version_of(card)
         target = Path(root) / card["version"]
         target.mkdir(parents=True, exist_ok=True)
@@ -220,17 +214,14 @@ def load_probe(folder: Path) -> ProbeSet:
     except (SafetensorError, ValueError) as exc:
         raise ModelError(f"{weights_path}: unreadable probe weights ({exc})") from None
     heads = list(card["heads"])
-    lexicon = _load_lexicon(folder, card, tensors)
     try:
+        word_head = _load_word_head(folder, card, tensors)
         probe = ProbeSet(
             weights=tensors["weights"], bias=tensors["bias"], platt_scale=tensors["platt_scale"],
             platt_shift=tensors["platt_shift"], vote_scale=tensors["vote_scale"], heads=heads, anchors=tensors["anchors"],
             anchor_labels=tensors["anchor_labels"], anchor_members=tensors["anchor_members"].astype(bool),
             anchor_info=list(card.get("anchor_info", [])), card=card,
-            lexicon=lexicon, word_weights=None if lexicon is None else tensors["word_weights"].astype(np.float32),
-            word_bias=None if lexicon is None else tensors["word_bias"],
-            word_scale=None if lexicon is None else tensors["word_scale"],
-            word_heads=[str(h) for h in card.get("word_heads", [])] if lexicon is not None else [],
+            word_head=word_head,
         )
     except KeyError as exc:
         raise ModelError(f"{weights_path}: probe weights lack tensor {exc}") from None
@@ -239,19 +230,18 @@ def load_probe(folder: Path) -> ProbeSet:
         n_heads != len(heads) or probe.bias.shape != (members, n_heads) or probe.anchors.shape[1:] != (dim,)
         or probe.anchor_labels.shape != (probe.anchors.shape[0], n_heads)
         or probe.anchor_members.shape != (members, probe.anchors.shape[0])
-        or (lexicon is not None and (
-            probe.word_weights is None or probe.word_weights.shape != (members, len(probe.word_heads), len(lexicon.terms))
-            or probe.word_bias is None or probe.word_bias.shape != (members, len(probe.word_heads))
-            or probe.word_scale is None or probe.word_scale.shape != (n_heads,)
-            or not set(probe.word_heads) <= set(heads)
+        or (word_head is not None and (
+            word_head.weights.shape != (members, len(word_head.heads), len(word_head.lexicon.terms))
+            or word_head.bias.shape != (members, len(word_head.heads)) or word_head.scale.shape != (len(word_head.heads),)
+            or not set(word_head.heads) <= set(heads)
         ))
     ):
         raise ModelError(f"{weights_path}: tensor shapes disagree with the card")
     return probe
 
 
-def _load_lexicon(folder: Path, card: dict, tensors: dict[str, np.ndarray]) -> Lexicon | None:
-    """The word head's lexicon, checked against the card's checksum; None for a probe without a word head."""
+def _load_word_head(folder: Path, card: dict, tensors: dict[str, np.ndarray]) -> WordHead | None:
+    """The word head, its lexicon checked against the card's checksum; None for a probe without a word head."""
     expected = card.get("lexicon_sha256")
     if expected is None:
         return None
@@ -268,4 +258,7 @@ def _load_lexicon(folder: Path, card: dict, tensors: dict[str, np.ndarray]) -> L
         raise ModelError(f"{path}: the lexicon is not valid JSON ({exc})") from None
     if not isinstance(terms, list) or "word_idf" not in tensors or len(tensors["word_idf"]) != len(terms):
         raise ModelError(f"{path}: the lexicon disagrees with the probe weights")
-    return Lexicon(terms=[str(t) for t in terms], idf=tensors["word_idf"])
+    return WordHead(
+        lexicon=Lexicon(terms=[str(t) for t in terms], idf=tensors["word_idf"]), heads=[str(h) for h in card.get("word_heads", [])],
+        weights=tensors["word_weights"].astype(np.float32), bias=tensors["word_bias"], scale=tensors["word_scale"],
+    )

@@ -61,3 +61,20 @@ class Lexicon:
             index, values = self._row(text)
             out[i] = weights[:, index] @ values + bias
         return out
+
+
+@dataclass
+class WordHead:
+    """A probe's word heads: the lexicon, each bootstrap member's weights, and each head's weight in the stack."""
+
+    lexicon: Lexicon
+    heads: list[str]  # the probe heads that have a word head, in the order of the arrays below
+    weights: np.ndarray  # (members, heads, terms)
+    bias: np.ndarray  # (members, heads)
+    scale: np.ndarray  # (heads,) the stacking weight d
+
+    def logits(self, texts: list[str]) -> np.ndarray:
+        """(members, texts, heads): each member's word logits, already weighted for the stack."""
+        members, count, terms = self.weights.shape
+        words = self.lexicon.logits(texts, self.weights.reshape(-1, terms), self.bias.reshape(-1))
+        return self.scale * words.reshape(len(texts), members, count).transpose(1, 0, 2)

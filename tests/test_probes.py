@@ -99,14 +99,14 @@ def test_a_saved_probe_loads_back_identically(tmp_path, fake_embedder):
     texts = ["interpretability of attention heads", "faster kernels"]
     vectors = fake_embedder.encode(texts)
     assert loaded.version == folder.name
-    assert loaded.lexicon is not None and (folder / "lexicon.json").is_file()
+    assert loaded.word_head is not None and (folder / "lexicon.json").is_file()
     original = train_probe_set(
         _training_set([item.to_label() for item in load_seed()[::6]], fake_embedder.encode), embedder_id=fake_embedder.model_id,
         label_set={"hash": "x"}, config=FAST,
     )
     # Every member refits the word head on its bootstrap sample, so the spread covers the word head too.
-    assert loaded.word_weights is not None and loaded.word_weights.shape[0] == FAST.members + 1
-    assert not np.allclose(loaded.word_weights[0], loaded.word_weights[1])
+    assert loaded.word_head is not None and loaded.word_head.weights.shape[0] == FAST.members + 1
+    assert not np.allclose(loaded.word_head.weights[0], loaded.word_head.weights[1])
     # The word weights are stored as float16: scores agree to well under the 4 digits a score record keeps.
     assert np.allclose(loaded.predict(vectors, texts).mean, original.predict(vectors, texts).mean, atol=2e-3)
     card = json.loads((folder / "card.json").read_text())
@@ -134,7 +134,7 @@ def test_a_tampered_lexicon_is_refused(tmp_path, fake_embedder):
 def test_without_texts_there_is_no_word_head_and_vectors_alone_score(fake_embedder):
     labels = [item.to_label() for item in load_seed()[::6]]
     probe = train_probe_set(_training_set(labels, fake_embedder.encode, words=False), embedder_id="t", label_set={}, config=FAST)
-    assert probe.lexicon is None and probe.predict(fake_embedder.encode(["faster kernels"])).mean.shape == (1, len(probe.heads))
+    assert probe.word_head is None and probe.predict(fake_embedder.encode(["faster kernels"])).mean.shape == (1, len(probe.heads))
 
 
 def test_truncated_weights_are_refused(tmp_path, fake_embedder):

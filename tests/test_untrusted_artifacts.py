@@ -160,7 +160,7 @@ def test_a_probe_from_before_the_word_head_still_scores_and_says_how_to_get_one(
     reporter = RecordingReporter()
     with open_store(workspace, seed=False) as store:
         probe = current_probe(workspace, store, fake_embedder, reporter=reporter)
-    assert probe.version == folder.name and probe.lexicon is None
+    assert probe.version == folder.name and probe.word_head is None
     assert probe.predict(fake_embedder.encode(["faster kernels"])).mean.shape == (1, len(probe.heads))
     assert any("no word head" in note and "triage models train" in note for note in reporter.notes), reporter.notes
     reporter = RecordingReporter()
@@ -168,7 +168,7 @@ def test_a_probe_from_before_the_word_head_still_scores_and_says_how_to_get_one(
     new.card["created_at"] = "9999-01-01T00:00:00+00:00"  # the newest
     new.save(workspace.probes_dir)
     with open_store(workspace, seed=False) as store:
-        assert current_probe(workspace, store, fake_embedder, reporter=reporter).lexicon is not None
+        assert current_probe(workspace, store, fake_embedder, reporter=reporter).word_head is not None
     assert not any("no word head" in note for note in reporter.notes)
 
 
