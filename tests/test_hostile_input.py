@@ -122,6 +122,13 @@ def test_batch_quiet_after_the_command_works(capsys, home, tmp_path):
     assert quiet.err == "" and quiet.json()["scored"] == 6
 
 
+def _interruptible(command: list[str]) -> subprocess.Popen:
+    """Start `command` with Ctrl-C at its default: a shell that starts a job in the background (`make test &`) makes
+    its children ignore SIGINT, and Python then keeps ignoring it, so the test would see a run that never stopped."""
+    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
 def _wait_for(predicate, process, timeout=60.0):
     deadline = time.monotonic() + timeout
     while not predicate() and time.monotonic() < deadline and process.poll() is None:
@@ -133,7 +140,7 @@ def test_sigint_partway_through_batch_says_interrupted_exits_130_and_resumes(hom
     out = tmp_path / "scores.jsonl"
     command = [sys.executable, "-m", "tests.fake_triage", "--home", str(home), "--model", "fake", "-q", "batch", "--input", str(snapshot),
                "--batch-size", "10", "--out", str(out), "--format", "json"]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = _interruptible(command)
     try:
         _wait_for(lambda: result_count(home) >= 30, process)
         process.send_signal(signal.SIGINT)
@@ -158,8 +165,7 @@ def test_sigint_during_corpus_import_exits_130_and_imports_nothing(tmp_path):
         for n in range(150_000):
             handle.write(f"Paper {n} on widgets,We study widgets number {n}.\n")
     home = tmp_path / "ws"
-    process = subprocess.Popen([sys.executable, "-m", "triage", "--home", str(home), "corpus", "import", str(big), "--no-index"],
-                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = _interruptible([sys.executable, "-m", "triage", "--home", str(home), "corpus", "import", str(big), "--no-index"])
     try:
         _wait_for(lambda: (home / "triage.db-wal").exists() and (home / "triage.db-wal").stat().st_size > 1_000_000, process, 120)
         process.send_signal(signal.SIGINT)
