@@ -146,6 +146,16 @@ class Split:
     texts: list[str | None]
     test_x: np.ndarray
     test_texts: list[str]
+    test_y: np.ndarray
+    dropped: int  # held-out items left out because a training source holds a paper of the same title
+
+
+def _titles(source: Source) -> dict[int, str]:
+    """Each item's normalised title (from its title view), by group."""
+    from corpus.records import normalise_title
+
+    assert source.texts is not None
+    return {g: normalise_title(t) for g, t, e in zip(source.groups, source.texts, source.evaluate) if not e}
 
 
 def _split(train: list[Source], held: Source) -> Split:
@@ -153,10 +163,16 @@ def _split(train: list[Source], held: Source) -> Split:
     for s in train:
         texts += list(s.texts) if s.trains_words and s.texts is not None else [None] * len(s.vectors)
     assert held.texts is not None
+    # The seed summarises some papers that the newsletter and the bibliography also list: scoring those would test
+    # recall of a training item, not generalisation to a new source.
+    seen = set().union(*(_titles(s).values() for s in train))
+    titles = _titles(held)
+    scored = held.evaluate & np.array([titles.get(g) not in seen for g in held.groups])
     return Split(
         x=np.concatenate([s.vectors for s in train]).astype(np.float32), y=np.concatenate([s.labels for s in train]),
         groups=np.concatenate([s.groups for s in train]), pools=np.concatenate([np.full(len(s.vectors), s.pool) for s in train]),
-        texts=texts, test_x=held.vectors[held.evaluate], test_texts=[t for t, e in zip(held.texts, held.evaluate) if e],
+        texts=texts, test_x=held.vectors[scored], test_texts=[t for t, e in zip(held.texts, scored) if e],
+        test_y=held.labels[scored], dropped=int(held.evaluate.sum() - scored.sum()),
     )
 
 
@@ -249,7 +265,8 @@ def run(sources: list[Source]) -> list[dict]:
     rows = []
     for held in sources:
         train = [s for s in sources if s is not held]
-        split, test_y = _split(train, held), held.labels[held.evaluate]
+        split = _split(train, held)
+        test_y = split.test_y
         for name, design in DESIGNS.items():
             started = time.perf_counter()
             scores = design(split)
@@ -262,7 +279,7 @@ def run(sources: list[Source]) -> list[dict]:
                 rows.append({
                     "held out": held.name, "design": name, "axis": axis, "n": int(known.sum()), "positives": int(target.sum()),
                     "auroc": roc_auc_score(target, scores[known, h]), "tpr@5%fpr": tpr_at_fpr(target, scores[known, h]),
-                    "seconds": seconds,
+                    "seconds": seconds, "dropped": split.dropped,
                 })
             print(held.name, name, f"{seconds:.1f}s", flush=True)
     return rows
@@ -311,14 +328,16 @@ def shipped_data(sources: list[Source]) -> int:
         "",
         f"Command: `{COMMAND} --shipped-data` on {machine()}. The default probe trains on the seed and the arXiv labels, "
         "not on the Alignment Newsletter or the TAI bibliography (with 2,000 arXiv labels, adding them lowered AUROC on held-out arXiv labels from "
-        "0.904 to 0.861 for safety); its word head trains on the seed texts alone, the arXiv abstracts not shipping. Cells: AUROC (share of positives found at a 5% false-positive rate).",
+        "0.904 to 0.861 for safety); its word head trains on the seed texts alone, the arXiv abstracts not shipping. A held-out item whose "
+        "title the training data also holds is left out (n counts the rest). Cells: AUROC (share of positives found at a 5% false-positive rate).",
         "",
         "| held out | trained on | axis | n (pos.) | logreg C=1 | without the word head | shipped design |",
         "|---|---|---|---|---|---|---|",
     ]
     flags: list[str] = []
     for held, train in cases:
-        split, test_y = _split(train, held), held.labels[held.evaluate]
+        split = _split(train, held)
+        test_y = split.test_y
         scores = {name: DESIGNS[name](split) for name in ("logreg C=1", "the same without the word head", SHIPPED)}
         if held is arxiv:
             flags = _hazard_flags(test_y, scores) + _uncertain_share(split)
@@ -352,7 +371,9 @@ def main() -> int:
         + "; ".join(f"{s.name} {int(s.evaluate.sum())} items" for s in sources)
         + ". Alignment Newsletter: its summaries, 'Technical AI alignment' = safety (forecasting and field building "
         "counted as societal), 'Other progress in AI' = capabilities, governance and near-term concerns = societal (0/0). "
-        "TAI bibliography: TechSafety = safety, MetaSafety = societal (0/0), NotSafety = not safety; ambiguous tags left out.",
+        "TAI bibliography: TechSafety = safety, MetaSafety = societal (0/0), NotSafety = not safety; ambiguous tags left out. "
+        "A held-out item whose title a training source also holds (the seed summarises some listed papers, and the newsletter and the bibliography share many) is left out: "
+        + "; ".join(f"{name} {n}" for name, n in dict((r["held out"], r["dropped"]) for r in rows).items()) + " items.",
         "",
         "| held out | axis | n (pos.) | " + " | ".join(DESIGNS) + " |",
         "|---|---|---|" + "---|" * len(DESIGNS),
