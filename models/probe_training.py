@@ -103,18 +103,18 @@ def _fit(x: np.ndarray, y: np.ndarray, c: float, *, balanced: bool, sample_weigh
 
 
 def _stack(features: np.ndarray, y: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Fit p = sigmoid(a*z + b*v [+ d*w] + c) on held-out linear logits z, neighbour votes v and, where given, word-head
-    logits w, both classes weighing the same: it weighs the signals and calibrates them at once. Regularised (C = 1),
-    because with few positives an unregularised fit runs off to huge weights and turns every score into 0 or 1."""
+    """Fit p = sigmoid(a*z + b*v + d*w + c) on held-out linear logits z, neighbour votes v and word-head logits w (a
+    column of zeros where a signal is left out, so its weight is 0), both classes weighing the same: it weighs the
+    signals and calibrates them at once. Returns (a, b, d, c). Regularised (C = 1), because with few positives an
+    unregularised fit runs off to huge weights and turns every score into 0 or 1."""
     from sklearn.linear_model import LogisticRegression
 
     model = LogisticRegression(C=1.0, max_iter=1000).fit(features, y.astype(int), sample_weight=weight)
     theta = np.append(model.coef_[0], model.intercept_[0])
-    words = theta[2] if len(theta) == 4 else 0.0
-    if max(theta[0], words) < MIN_SLOPE:
+    if max(theta[0], theta[2]) < MIN_SLOPE:
         # The held-out fit has not seen the linear head (or the word head) work, as for hazard from a handful of
         # examples: keep the linear head's own balanced probabilities rather than flatten its ranking.
-        return np.array([1.0] + [0.0] * (len(theta) - 1))
+        return np.array([1.0, 0.0, 0.0, 0.0])
     # A negative weight would invert that signal's meaning; such a fit is noise, so floor it.
     theta[:-1] = np.maximum(theta[:-1], 0.0)
     return theta
@@ -225,15 +225,14 @@ def train_probe_set(data: TrainingSet, *, embedder_id: str, label_set: dict, con
             # With few positive examples the neighbour vote is mostly noise and its stacking weight overfits
             # (leave-one-source-out: hazard from 10 positives fell from 0.77 to 0.52 AUROC), so it is left out.
             use_vote = np.nansum(data.labels[data.anchor_rows, h]) >= MIN_VOTE_POSITIVES
-            columns = [logits[:, h], votes[:, h] if use_vote else np.zeros(len(y))]
+            columns = [logits[:, h], votes[:, h] if use_vote else np.zeros(len(y)), np.zeros(len(y))]
             with_words = scored & ~np.isnan(word_logits[:, h])
             if with_words.sum() >= 2 * MIN_PER_CLASS and _trainable(y[with_words]):
                 # The word head exists only on rows with text, so the three-way stack is fitted on those rows.
-                scored, columns = with_words, [*columns, word_logits[:, h]]
+                scored, columns[2] = with_words, word_logits[:, h]
             features = np.column_stack([c[scored] for c in columns])
             theta = _stack(features, y[scored], row_weights[h][scored])
-            scale[h], vote_scale[h], shift[h] = theta[0], theta[1], theta[-1]
-            word_scale[h] = theta[2] if len(theta) == 4 else 0.0
+            scale[h], vote_scale[h], word_scale[h], shift[h] = theta
             calibrated = 1 / (1 + np.exp(-np.clip(features @ theta[:-1] + theta[-1], -30, 30)))
             metrics[name] = binary_report(y[scored], calibrated)
             for m, sample in enumerate(samples):

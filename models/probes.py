@@ -149,7 +149,7 @@ class ProbeSet:
             "anchor_members": np.ascontiguousarray(self.anchor_members, dtype=np.uint8),
         }
         words = self.word_head
-        lexicon_blob = None
+        lexicon_blob, word_card = None, {}
         if words is not None:
             tensors.update(
                 word_idf=np.ascontiguousarray(words.lexicon.idf, dtype=np.float32),
@@ -158,11 +158,11 @@ class ProbeSet:
                 word_scale=np.ascontiguousarray(words.scale, dtype=np.float32),
             )
             lexicon_blob = json.dumps(words.lexicon.terms, ensure_ascii=False).encode()
+            word_card = {"lexicon_sha256": hashlib.sha256(lexicon_blob).hexdigest(), "word_heads": words.heads}
         blob = save(tensors, metadata={"format": FORMAT})
         card = {key: value for key, value in self.card.items() if key not in ("version", "weights_sha256", "lexicon_sha256", "word_heads")}
         card.update(format=FORMAT, heads=self.heads, anchor_info=self.anchor_info, weights_sha256=hashlib.sha256(blob).hexdigest())
-        if words is not None and lexicon_blob is not None:
-            card.update(lexicon_sha256=hashlib.sha256(lexicon_blob).hexdigest(), word_heads=words.heads)
+        card.update(word_card)
         card["version"] = _version_of(card)
         target = Path(root) / card["version"]
         target.mkdir(parents=True, exist_ok=True)
