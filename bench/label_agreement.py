@@ -4,7 +4,10 @@ Run: .venv/bin/python bench/label_agreement.py
 The first pass is triage/data/arxiv_labels.jsonl (all 10,000 papers); the second, independent passes are
 bench/data/second_pass_labels.jsonl in two rounds: a random 300 of the first 2,000 papers (round 1, before the guide's
 "rules added after the second labelling pass"), and a random 300 of the 8,000 labelled later under those rules
-(round 2). Both follow docs/TAXONOMY.md. Needs no shared data.
+(round 2). Both follow docs/TAXONOMY.md. The labels read from titles alone (triage/data/arxiv_title_labels.jsonl)
+have their own second pass over a random 300 (bench/data/second_pass_title_labels.jsonl); the 84 papers of that list
+that the arXiv sample also holds were labelled from their titles too (bench/data/title_only_overlap_labels.jsonl),
+against their abstract labels. Needs no shared data.
 """
 
 from __future__ import annotations
@@ -21,27 +24,38 @@ AXES = ("safety", "capabilities", "hazard")
 
 
 def main() -> int:
-    first = {r["arxiv_id"]: r for r in map(json.loads, (ROOT / "triage" / "data" / "arxiv_labels.jsonl").read_text().splitlines())}
-    second = [json.loads(line) for line in (ROOT / "bench" / "data" / "second_pass_labels.jsonl").read_text().splitlines()]
+    first = {r["arxiv_id"]: r for r in _read("triage/data/arxiv_labels.jsonl")}
+    second = _read("bench/data/second_pass_labels.jsonl")
+    overlap = _read("bench/data/title_only_overlap_labels.jsonl")
+    titles = {r["arxiv_id"]: r for r in _read("triage/data/arxiv_title_labels.jsonl") + overlap}
     lines = [
         "## Labelling agreement on the arXiv sample (issue 10)",
         "",
         "Command: `.venv/bin/python bench/label_agreement.py`. Independent passes, each reading every abstract against "
         f"docs/TAXONOMY.md without seeing the other's labels; the first pass labelled all {len(first)} papers. Round 1: a "
         "random 300 of the first 2,000, before the guide's rules added after that round. Round 2: a random 300 of the "
-        "8,000 labelled later, under those rules.",
+        "8,000 labelled later, under those rules. Then the labels read from titles alone, and the papers labelled both ways. "
+        "Kappa counts the rows both passes decided (a title pass may leave an axis unknown).",
     ]
     for round_ in (1, 2):
         pairs = [(first[r["arxiv_id"]], r) for r in second if r.get("round", 1) == round_ and r["arxiv_id"] in first]
         lines += _agreement(pairs, f"Round {round_} ({len(pairs)} papers)")
+    pairs = [(titles[r["arxiv_id"]], r) for r in _read("bench/data/second_pass_title_labels.jsonl")]
+    lines += _agreement(pairs, f"Labels from titles alone, two passes ({len(pairs)} papers of the alignment-graph list)")
+    lines += _agreement([(first[r["arxiv_id"]], r) for r in overlap], f"The same {len(overlap)} papers from the abstract (first) and from the title alone (second)")
     markdown = "\n".join(lines)
     write_section("label-agreement", markdown)
     print(markdown)
     return 0
 
 
+def _read(name: str) -> list[dict]:
+    return [json.loads(line) for line in (ROOT / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def _agreement(pairs: list, heading: str) -> list[str]:
-    """One round's table: kappa and agreement per axis, area overlap, and the safety disagreements."""
+    """One round's table: kappa and agreement per axis (over rows both passes decided), area overlap, and the safety
+    disagreements."""
     from sklearn.metrics import cohen_kappa_score
 
     lines = [
@@ -52,7 +66,8 @@ def _agreement(pairs: list, heading: str) -> list[str]:
         "|---|---|---|---|---|",
     ]
     for axis in AXES:
-        a, b = [p[0][axis] for p in pairs], [p[1][axis] for p in pairs]
+        decided = [(x[axis], y[axis]) for x, y in pairs if x[axis] is not None and y[axis] is not None]
+        a, b = [d[0] for d in decided], [d[1] for d in decided]
         kappa = cohen_kappa_score(a, b)
         agree = sum(x == y for x, y in zip(a, b)) / len(a)
         lines.append(f"| {axis} | {kappa:.3f} | {agree:.3f} | {sum(a)} / {sum(b)} | {sum(x != y for x, y in zip(a, b))} |")

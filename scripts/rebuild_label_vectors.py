@@ -1,8 +1,9 @@
 """Rebuild triage/data/arxiv_label_vectors.safetensors from the arXiv sample in ../shared (maintainers only).
 
 Run: .venv/bin/python scripts/rebuild_label_vectors.py [--shared ../shared/data]
-It embeds "title. abstract" and the title of every paper in triage/data/arxiv_labels.jsonl with the bundled model
-(fp32, the same vectors as sentence-transformers), stores them as float16, and writes the card with checksums.
+It embeds "title. abstract" and the title of every paper in triage/data/arxiv_labels.jsonl, and the title of every
+paper in triage/data/arxiv_title_labels.jsonl, with the bundled model (fp32, the same vectors as
+sentence-transformers), stores them as float16, and writes the card with checksums.
 Vectors are cached in a workspace under bench/out/, so a rerun embeds only new papers.
 """
 
@@ -35,14 +36,23 @@ def main() -> int:
     from corpus.records import content_hash
     from models.embedders import make_embedder
     from triage.embedding import embed_texts
-    from triage.label_vectors import CARD_FILE, LABELS_FILE, VECTORS_FILE, bundled_labels, labelled_sample_papers, labels_digest
+    from triage.label_vectors import (
+        CARD_FILE,
+        LABELS_FILE,
+        TITLE_LABELS_FILE,
+        VECTORS_FILE,
+        bundled_labels,
+        bundled_title_labels,
+        labelled_sample_papers,
+        labels_digest,
+    )
     from triage.labels import training_rows
     from triage.progress import Reporter
     from triage.seed import load_seed, seed_version
     from triage.workspace import Workspace
     from triage.workspace_data import open_store
 
-    labels = bundled_labels()
+    labels, title_only = bundled_labels(), bundled_title_labels()
     papers, missing = labelled_sample_papers(sample)
     if missing:
         print(f"rebuild_label_vectors: {len(missing)} labelled ids are not in the sample, e.g. {missing[:3]}", file=sys.stderr)
@@ -52,10 +62,11 @@ def main() -> int:
     with open_store(workspace, seed=False) as store:
         text, _ = embed_texts(store, embedder, [p.embedding_text() for p in papers], reporter=Reporter(), label="abstracts")
         title, _ = embed_texts(store, embedder, [" ".join(p.title.split()) for p in papers], reporter=Reporter(), label="titles")
+        only, _ = embed_texts(store, embedder, [" ".join(b.title.split()) for b in title_only], reporter=Reporter(), label="titles alone")
         # The seed's label texts and titles (the views a probe trains on), keyed by content hash.
         seed_texts = list(dict.fromkeys(t for item in load_seed() for t in training_rows([item.to_label()], [])[0]))
         seed, _ = embed_texts(store, embedder, seed_texts, reporter=Reporter(), label="seed texts")
-    tensors = {"text": text, "title": title, "seed": seed}
+    tensors = {"text": text, "title": title, "title_only": only, "seed": seed}
     blob = save({k: v.astype(np.float16) for k, v in tensors.items()}, metadata={"model_id": embedder.model_id})
     data = ROOT / "triage" / "data"
     (data / VECTORS_FILE).write_bytes(blob)
@@ -63,10 +74,12 @@ def main() -> int:
         "model_id": embedder.model_id, "rows": len(labels), "dtype": "float16", "sha256": hashlib.sha256(blob).hexdigest(),
         "labels_file": LABELS_FILE, "labels_sha256": labels_digest(labels), "rebuild": "python scripts/rebuild_label_vectors.py",
         "source": "../shared/data/" + SAMPLE + " (arXiv metadata, CC0)",
+        "title_only_rows": len(title_only), "title_labels_file": TITLE_LABELS_FILE, "title_labels_sha256": labels_digest(title_only),
+        "title_only_source": "titles of the papers in ../shared/data/alignment-graph/graph.json (arXiv metadata), labelled from the title alone",
         "seed_version": seed_version(), "seed_hashes": [content_hash(t) for t in seed_texts],
     }
     (data / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {len(labels)} x 2 vectors ({len(blob) / 1e6:.1f} MB) for {embedder.model_id}")
+    print(f"wrote {len(labels)} x 2 + {len(title_only)} vectors ({len(blob) / 1e6:.1f} MB) for {embedder.model_id}")
     return 0
 
 

@@ -210,3 +210,24 @@ def test_the_written_pool_outweighs_a_larger_pool_that_disagrees():
         return float(logit[0, 0] - logit[1, 0])
 
     assert first_minus_second(20.0) > 0 > first_minus_second(0.05)
+
+
+def test_titles_train_the_topic_word_heads_but_not_hazard(fake_embedder):
+    """Shipped titles teach safety and capabilities words; a title does not say whether a text hands over an attack."""
+    data = _training_set([item.to_label() for item in load_seed()[::6]], fake_embedder.encode)
+    titles = [f"zebraword attack study {i}" for i in range(40)] + [f"quokkaword survey {i}" for i in range(40)]
+    rows = np.full((len(titles), data.labels.shape[1]), np.nan, dtype=np.float32)
+    for axis in ("safety", "hazard"):
+        rows[:, data.heads.index(axis)] = [1.0] * 40 + [0.0] * 40
+    n = len(data.vectors)
+    data = TrainingSet(
+        vectors=np.concatenate([data.vectors, fake_embedder.encode(titles)]), labels=np.concatenate([data.labels, rows]),
+        heads=data.heads, groups=np.concatenate([data.groups, np.arange(len(titles)) + data.groups.max() + 1]),
+        anchor_rows=data.anchor_rows, anchor_info=data.anchor_info, pools=np.concatenate([np.zeros(n, int), np.ones(len(titles), int)]),
+        texts=list(data.texts or []) + titles, title_rows=np.arange(n + len(titles)) >= n,
+    )
+    word_head = train_probe_set(data, embedder_id="t", label_set={}, config=FAST).word_head
+    assert word_head is not None
+    term = word_head.lexicon.terms.index("zebraword")
+    weight = dict(zip(word_head.heads, word_head.weights[0, :, term]))
+    assert weight["safety"] > 0.1 and weight["hazard"] == 0.0

@@ -8,7 +8,7 @@ import pytest
 from models.embedders import BUNDLED_MODEL_ID, FakeEmbedder
 from models.errors import ModelError
 from triage import label_vectors
-from triage.label_vectors import bundled_labels, bundled_vectors, shipped_text_vectors
+from triage.label_vectors import bundled_labels, bundled_title_labels, bundled_vectors, shipped_text_vectors
 from triage.labels import build_training_set
 from triage.seed import area_side, load_seed, taxonomy_areas
 from triage.workspace_data import open_store
@@ -29,10 +29,24 @@ def test_the_arxiv_labels_cover_every_axis_and_use_known_areas():
         assert None not in values and 0 < sum(values) < len(values), axis
 
 
+def test_the_title_only_labels_are_other_papers_and_follow_the_guide():
+    """Labels read from titles alone: papers the arXiv sample does not hold, each axis known for nearly all of them."""
+    titles, side = bundled_title_labels(), area_side()
+    assert len(titles) > 2500
+    assert not {b.arxiv_id for b in titles} & {b.arxiv_id for b in bundled_labels()}
+    assert all(b.areas and set(b.areas) <= set(side) for b in titles)
+    assert all(any(side[a] == "safety" for a in b.areas) for b in titles if b.safety == 1)
+    for axis in ("safety", "capabilities", "hazard"):
+        values = [getattr(b, axis) for b in titles]
+        assert values.count(None) < 0.01 * len(values) and 0 < sum(v or 0 for v in values) < len(values), axis
+
+
 def test_the_shipped_vectors_match_their_labels_row_for_row():
     shipped = bundled_vectors(BUNDLED_MODEL_ID)
     assert shipped is not None and shipped.text_vectors.shape == (len(shipped.labels), 384) == shipped.title_vectors.shape
-    assert np.allclose(np.linalg.norm(shipped.text_vectors, axis=1), 1.0, atol=1e-2)
+    assert shipped.title_only_vectors.shape == (len(shipped.title_only_labels), 384)
+    for vectors in (shipped.text_vectors, shipped.title_only_vectors):
+        assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-2)
 
 
 def test_seed_labels_follow_the_scope_rule():
@@ -56,7 +70,13 @@ def test_a_new_workspace_trains_on_the_bundled_model_without_embedding_the_seed(
         data, summary = build_training_set(store, embedder)
     assert embedder.texts_embedded == 0
     assert summary["by_source"]["arxiv-sample"] == len(bundled_labels())
+    assert summary["by_source"]["arxiv-titles"] == len(bundled_title_labels())
+    # Every paper's abstract view anchors it; a title alone never does.
     assert len(data.anchor_rows) == len(load_seed()) + len(bundled_labels())
+    # The word head trains on the seed texts and every shipped title, never on an abstract (they do not ship).
+    titles = {b.title for b in bundled_labels() + bundled_title_labels()}
+    with_text = [t for t in data.texts if t is not None]
+    assert len(with_text) == len(data.texts) - len(bundled_labels()) and titles <= set(with_text)
 
 
 def test_a_damaged_vectors_file_is_refused(monkeypatch):

@@ -1,9 +1,11 @@
 """The project's labels of arXiv papers, shipped as ids, titles and labels plus the bundled model's vectors of them.
 
-The abstracts are CC0 arXiv metadata but are not the project's text, so they do not ship: the bundled model's
-float16 vectors of "title. abstract" and of the title alone do, checksummed, and
-`scripts/rebuild_label_vectors.py` rebuilds them from the arXiv sample in ../shared. They train the default probe
-only for the model that made them; with another `--model` a probe trains on the seed texts (and the user's labels).
+Two label files: the arXiv sample's papers, labelled from title and abstract, and the papers of the alignment-graph
+list, labelled from the title alone (no abstract is at hand for them). The abstracts are CC0 arXiv metadata but are
+not the project's text, so they do not ship: the bundled model's float16 vectors of "title. abstract" and of each
+title do, checksummed, and `scripts/rebuild_label_vectors.py` rebuilds them from ../shared. They train the default
+probe only for the model that made them; with another `--model` a probe trains on the seed texts (and the user's
+labels). The titles ship as facts, so the probe's word head trains on them too.
 
 The same file holds the bundled model's vectors of the seed texts, keyed by their content hash, so a new
 workspace trains its first probe without embedding the seed (embed_texts treats them as cached).
@@ -28,9 +30,11 @@ if TYPE_CHECKING:  # numpy loads only where vectors are read
 
 SAMPLE = "arxiv-daily-cs-sample/arxiv_cs_CL_AI_LG_sample10k.jsonl.gz"  # under ../shared/data: where the labels come from
 LABELS_FILE = "arxiv_labels.jsonl"
+TITLE_LABELS_FILE = "arxiv_title_labels.jsonl"  # labelled from the title alone
 VECTORS_FILE = "arxiv_label_vectors.safetensors"
 CARD_FILE = "arxiv_label_vectors.json"
 SOURCE = "arxiv-sample"
+TITLE_SOURCE = "arxiv-titles"
 
 
 @dataclass(frozen=True)
@@ -45,21 +49,34 @@ class BundledLabel:
 
 @dataclass(frozen=True)
 class BundledVectors:
-    """Labels with one vector of the paper ("title. abstract") and one of its title, row for row."""
+    """Labels with one vector of the paper ("title. abstract") and one of its title, row for row; and the labels read
+    from titles alone, with their title vectors."""
 
     model_id: str
     labels: tuple[BundledLabel, ...]
     text_vectors: np.ndarray  # (n, dim) float32
     title_vectors: np.ndarray  # (n, dim) float32
+    title_only_labels: tuple[BundledLabel, ...]
+    title_only_vectors: np.ndarray  # (m, dim) float32
 
 
 def _data(name: str) -> bytes:
     return resources.files("triage").joinpath("data", name).read_bytes()
 
 
-@cache
 def bundled_labels() -> tuple[BundledLabel, ...]:
-    rows = [json.loads(line) for line in _data(LABELS_FILE).decode("utf-8").splitlines() if line.strip()]
+    """The arXiv sample's labels (from title and abstract)."""
+    return _read_labels(LABELS_FILE)
+
+
+def bundled_title_labels() -> tuple[BundledLabel, ...]:
+    """The labels read from titles alone."""
+    return _read_labels(TITLE_LABELS_FILE)
+
+
+@cache
+def _read_labels(name: str) -> tuple[BundledLabel, ...]:
+    rows = [json.loads(line) for line in _data(name).decode("utf-8").splitlines() if line.strip()]
     return tuple(
         BundledLabel(
             arxiv_id=r["arxiv_id"], title=r["title"], safety=r.get("safety"), capabilities=r.get("capabilities"),
@@ -96,10 +113,13 @@ def bundled_vectors(model_id: str) -> BundledVectors | None:
     if shipped is None:
         return None
     card, tensors = shipped
-    labels = bundled_labels()
-    if card.get("labels_sha256") != labels_digest(labels):
+    labels, title_only = bundled_labels(), bundled_title_labels()
+    if card.get("labels_sha256") != labels_digest(labels) or card.get("title_labels_sha256") != labels_digest(title_only):
         raise ModelError(f"the bundled {VECTORS_FILE} was built for other labels; run scripts/rebuild_label_vectors.py")
-    return BundledVectors(model_id=model_id, labels=labels, text_vectors=tensors["text"], title_vectors=tensors["title"])
+    return BundledVectors(
+        model_id=model_id, labels=labels, text_vectors=tensors["text"], title_vectors=tensors["title"],
+        title_only_labels=title_only, title_only_vectors=tensors["title_only"],
+    )
 
 
 @cache

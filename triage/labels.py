@@ -16,7 +16,7 @@ from corpus.store import Store, UpsertCounts
 from models.embedders import Embedder
 from triage.embedding import embed_texts
 from triage.label_vectors import SOURCE as BUNDLED_SOURCE
-from triage.label_vectors import BundledVectors, bundled_vectors
+from triage.label_vectors import TITLE_SOURCE, BundledLabel, bundled_vectors
 from triage.progress import Reporter, note_issues
 from triage.seed import taxonomy_areas
 from triage.workspace import Workspace
@@ -113,14 +113,14 @@ def training_rows(labels: list[LabelledText], areas: list[str]) -> tuple[list[st
     return texts, np.array(rows, dtype=np.float32), np.array(groups), anchors, info
 
 
-def bundled_label_texts(bundled: BundledVectors) -> list[LabelledText]:
-    """The shipped arXiv labels as label records (the text field holds the arXiv id: the abstract does not ship)."""
+def bundled_label_texts(labels: tuple[BundledLabel, ...], source: str) -> list[LabelledText]:
+    """Shipped arXiv labels as label records (the text field holds the arXiv id: the abstract does not ship)."""
     return [
         LabelledText(
             text=f"arXiv:{b.arxiv_id}", safety=b.safety, capabilities=b.capabilities, hazard=b.hazard, areas=list(b.areas),
-            title=b.title, source=BUNDLED_SOURCE,
+            title=b.title, source=source,
         )
-        for b in bundled.labels
+        for b in labels
     ]
 
 
@@ -134,24 +134,28 @@ def build_training_set(store: Store, embedder: Embedder, *, sources: list[str] |
     texts, y, groups, anchors, info = training_rows(labels, areas)
     vectors, _ = embed_texts(store, embedder, texts, reporter=reporter, label="embedding labelled texts")
     bundled = bundled_vectors(embedder.model_id) if sources is None or BUNDLED_SOURCE in sources else None
-    pools = np.zeros(len(vectors), dtype=int)  # the seed and the workspace's own labels; the arXiv sample is pool 1
+    pools = np.zeros(len(vectors), dtype=int)  # the seed and the workspace's own labels; the shipped arXiv labels are pool 1
     row_texts: list[str | None] = list(texts)
     if bundled is not None:
-        extra = bundled_label_texts(bundled)
+        papers = bundled_label_texts(bundled.labels, BUNDLED_SOURCE)
+        titles_only = bundled_label_texts(bundled.title_only_labels, TITLE_SOURCE)
         first_group = int(groups.max()) + 1 if len(groups) else 0
-        rows = np.array([_label_row(item, areas) for item in extra], dtype=np.float32)
-        count = len(extra)
+        rows = np.array([_label_row(item, areas) for item in papers], dtype=np.float32)
+        title_rows = np.array([_label_row(item, areas) for item in titles_only], dtype=np.float32)
+        count, title_count = len(papers), len(titles_only)
+        # A paper's abstract view anchors it; a title alone never does, as no title anchors (anchors are documents).
         anchors = anchors + list(range(len(vectors), len(vectors) + count))
-        vectors = np.concatenate([vectors, bundled.text_vectors, bundled.title_vectors])
-        y = np.concatenate([y.reshape(-1, rows.shape[1]), rows, rows])
+        vectors = np.concatenate([vectors, bundled.text_vectors, bundled.title_vectors, bundled.title_only_vectors])
+        y = np.concatenate([y.reshape(-1, rows.shape[1]), rows, rows, title_rows])
         item_groups = np.arange(first_group, first_group + count)
-        groups = np.concatenate([groups, item_groups, item_groups])
-        pools = np.concatenate([pools, np.ones(2 * count, dtype=int)])
-        row_texts += [None] * (2 * count)  # their abstracts do not ship, so the word head never sees them
-        info = info + [_info(item) for item in extra]
-        labels = labels + extra
+        groups = np.concatenate([groups, item_groups, item_groups, np.arange(first_group + count, first_group + count + title_count)])
+        pools = np.concatenate([pools, np.ones(2 * count + title_count, dtype=int)])
+        # The abstracts do not ship, so the word head never sees them; the titles do, and it trains on them.
+        row_texts += [None] * count + [item.title for item in papers + titles_only]
+        info = info + [_info(item) for item in papers]
+        labels = labels + papers + titles_only
     data = TrainingSet(
         vectors=vectors, labels=y, heads=head_names(areas), groups=groups, anchor_rows=np.array(anchors), anchor_info=info, pools=pools,
-        texts=row_texts,
+        texts=row_texts, title_rows=(pools == 1) & np.array([t is not None for t in row_texts]),
     )
     return data, label_set_summary(labels)
