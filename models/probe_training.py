@@ -178,16 +178,17 @@ def _word_row_mask(data: TrainingSet, config: TrainingConfig, head: int) -> np.n
 
 
 def _fit_word_heads(
-    words: WordRows, labels: np.ndarray, subset: np.ndarray, heads: list[int], config: TrainingConfig, row_weights: dict[int, np.ndarray],
+    words: WordRows, labels: np.ndarray, subset: np.ndarray, config: TrainingConfig, row_weights: dict[int, np.ndarray],
     starts: dict[int, tuple[np.ndarray, float]] | None = None,
 ) -> dict[int, tuple[np.ndarray, float]]:
-    """A word head per trainable head in `heads`, fitted on `subset` (a mask over the word rows): {head: (weights, bias)}."""
+    """A word head per trainable head in `row_weights`, fitted on `subset` (a mask over the word rows) with those row
+    weights: {head: (weights, bias)}."""
     fitted = {}
-    for h in heads:
+    for h, weight in row_weights.items():
         y = labels[words.rows[subset], h]
         if _trainable(y):
             fitted[h] = _fit(
-                words.matrix[subset], y, config.c, balanced=False, sample_weight=row_weights[h][words.rows[subset]],  # type: ignore[index]
+                words.matrix[subset], y, config.c, balanced=False, sample_weight=weight[words.rows[subset]],  # type: ignore[index]
                 start=(starts or {}).get(h),
             )
     return fitted
@@ -214,10 +215,11 @@ def held_out_signals(
             if _trainable(data.labels[train, h]):
                 w, b = _fit(data.vectors[train], data.labels[train, h], config.c, balanced=False, sample_weight=row_weight[train])
                 logits[test, h] = data.vectors[test] @ w + b
-        if words is not None:
-            fitted = _fit_word_heads(words, data.labels, train[words.rows], list(word_weights or {}), config, word_weights or {})
-            for h, (w, b) in fitted.items():
-                word_logits[words.rows[test[words.rows]], h] = words.matrix[test[words.rows]] @ w + b  # type: ignore[index]
+        if words is not None and word_weights:
+            tested = words.rows[test[words.rows]]
+            for h, (w, b) in _fit_word_heads(words, data.labels, train[words.rows], config, word_weights).items():
+                trains = word_weights[h][tested] > 0  # rows a word head does not train on are not in its stack either
+                word_logits[tested[trains], h] = (words.matrix[test[words.rows]] @ w + b)[trains]  # type: ignore[index]
     return logits, votes, word_logits
 
 
@@ -242,8 +244,6 @@ def train_probe_set(data: TrainingSet, *, embedder_id: str, label_set: dict, con
     words = word_rows(data) if word_heads else None
     word_weights = {h: row_weights[h] * _word_row_mask(data, config, h) for h in word_heads}
     logits, votes, word_logits = held_out_signals(data, config, row_weights, words, word_weights)
-    for h, weight in word_weights.items():
-        word_logits[weight == 0, h] = np.nan  # rows a word head does not train on are not in its stack either
     rng = np.random.default_rng(config.seed + 1)
     samples = [np.ones(len(x))] + [_bootstrap_weights(data.groups, rng) for _ in range(config.members)]
     metrics, untrained = {}, []
@@ -284,9 +284,7 @@ def train_probe_set(data: TrainingSet, *, embedder_id: str, label_set: dict, con
         )
         for m, sample in enumerate(samples):
             starts = {h: (word_head.weights[0, k], float(word_head.bias[0, k])) for k, h in enumerate(stacked_words)} if m else None
-            fitted = _fit_word_heads(
-                words, data.labels, every, stacked_words, config, {h: word_weights[h] * sample for h in stacked_words}, starts,
-            )
+            fitted = _fit_word_heads(words, data.labels, every, config, {h: word_weights[h] * sample for h in stacked_words}, starts)
             for k, h in enumerate(stacked_words):
                 word_head.weights[m, k], word_head.bias[m, k] = fitted[h]
     card = {

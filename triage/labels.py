@@ -143,7 +143,7 @@ def build_training_set(store: Store, embedder: Embedder, *, sources: list[str] |
         rows = np.array([_label_row(item, areas) for item in papers], dtype=np.float32)
         title_rows = np.array([_label_row(item, areas) for item in titles_only], dtype=np.float32)
         count, title_count = len(papers), len(titles_only)
-        # A paper's abstract view anchors it; a title alone never does, as no title anchors (anchors are documents).
+        # Anchors are documents: a paper's abstract view anchors it, and no title does.
         anchors = anchors + list(range(len(vectors), len(vectors) + count))
         vectors = np.concatenate([vectors, bundled.text_vectors, bundled.title_vectors, bundled.title_only_vectors])
         y = np.concatenate([y.reshape(-1, rows.shape[1]), rows, rows, title_rows])
