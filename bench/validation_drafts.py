@@ -1,7 +1,7 @@
 """Held-out drafts through the real scorer: tiers by group, and the costs of first use.
 
-Run: .venv/bin/python bench/validation_drafts.py [--set v1|v2|v3]
-Three sets, each written for this check by a separate pass that saw neither the seed texts nor the project-written
+Run: .venv/bin/python bench/validation_drafts.py [--set v1|v2|v3|v4]
+Four sets, each written for this check by a separate pass that saw neither the seed texts nor the project-written
 training items; none of them trains any probe.
 - v1, bench/data/validation_drafts/ (36: 12 publish a working attack or uplift, 12 are safety work without hazard,
   6 capabilities, 6 societal). The hazard policy (TierPolicy.hazard, hazard_spread) was chosen after seeing its
@@ -14,6 +14,9 @@ training items; none of them trains any probe.
   mechanistic-interpretability analyses of ordinary computations, 3 capabilities, 3 societal), written blind by a
   third pass that read only docs/TAXONOMY.md; first scored with the probe of 2,000 arXiv labels, before the
   training data grew, and used for no choice.
+- v4, bench/data/validation_drafts_v4/ (30: 12 hazard of 12 kinds, half framed as safety research and half as
+  capability or application work, 12 safety near-misses and plain safety work, 3 capabilities, 3 societal), written
+  blind by a fourth pass that read only docs/TAXONOMY.md; first scored with the shipped probe at dae72c8.
 In a fresh workspace it times the first-use training of the default probe, measures the probe's size on disk,
 scores every draft with the default ONNX backend, and writes the table to docs/BENCHMARKS.md. Needs no shared data.
 """
@@ -32,7 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.report import ROOT, machine, write_section  # noqa: E402
 
 SETS = {name: ROOT / "bench" / "data" / folder for name, folder in
-        (("v1", "validation_drafts"), ("v2", "validation_drafts_v2"), ("v3", "validation_drafts_v3"))}
+        (("v1", "validation_drafts"), ("v2", "validation_drafts_v2"), ("v3", "validation_drafts_v3"),
+         ("v4", "validation_drafts_v4"))}
 COMMAND = ".venv/bin/python bench/validation_drafts.py"
 
 
