@@ -7,7 +7,9 @@ bench/data/second_pass_labels.jsonl in two rounds: a random 300 of the first 2,0
 (round 2). Both follow docs/TAXONOMY.md. The labels read from titles alone (triage/data/arxiv_title_labels.jsonl)
 have their own second pass over a random 300 (bench/data/second_pass_title_labels.jsonl); the 84 papers of that list
 that the arXiv sample also holds were labelled from their titles too (bench/data/title_only_overlap_labels.jsonl),
-against their abstract labels. Needs no shared data.
+against their abstract labels. The 147 seed items that had no hazard label got one from two independent passes
+(the first is in triage/data/seed_papers.jsonl, the second in bench/data/second_pass_seed_hazard.jsonl). Needs no
+shared data.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ def main() -> int:
     pairs = [(titles[r["arxiv_id"]], r) for r in _read("bench/data/second_pass_title_labels.jsonl")]
     lines += _agreement(pairs, f"Labels from titles alone, two passes ({len(pairs)} papers of the alignment-graph list)")
     lines += _agreement([(first[r["arxiv_id"]], r) for r in overlap], f"The same {len(overlap)} papers from the abstract (first) and from the title alone (second)")
+    lines += _seed_hazard({r["title"]: r for r in _read("triage/data/seed_papers.jsonl")}, _read("bench/data/second_pass_seed_hazard.jsonl"))
     markdown = "\n".join(lines)
     write_section("label-agreement", markdown)
     print(markdown)
@@ -51,6 +54,24 @@ def main() -> int:
 
 def _read(name: str) -> list[dict]:
     return [json.loads(line) for line in (ROOT / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _seed_hazard(seed: dict[str, dict], second: list[dict]) -> list[str]:
+    """The hazard labels given to the seed items that had none: the two passes compared."""
+    from sklearn.metrics import cohen_kappa_score
+
+    a, b = [seed[r["title"]]["hazard"] for r in second], [r["hazard"] for r in second]
+    return [
+        "",
+        f"### Hazard of the {len(second)} seed items that had no hazard label, two passes",
+        "",
+        "Both passes read the project-written summary against docs/TAXONOMY.md, blind to each other; either could leave "
+        "an item unknown, and neither did.",
+        "",
+        "| axis | Cohen's kappa | raw agreement | positives (first / second) | disagreements |",
+        "|---|---|---|---|---|",
+        f"| hazard | {cohen_kappa_score(a, b):.3f} | {sum(x == y for x, y in zip(a, b)) / len(a):.3f} | {sum(a)} / {sum(b)} | {sum(x != y for x, y in zip(a, b))} |",
+    ]
 
 
 def _agreement(pairs: list, heading: str) -> list[str]:
