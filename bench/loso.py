@@ -412,13 +412,7 @@ def shipped_data(sources: list[Source]) -> int:
         "|---|---|---|---|---|---|---|",
     ]
     flags: list[str] = []
-    scope = [
-        "", "Random samples of the two outside sources' held-out items, labelled by the project against docs/TAXONOMY.md "
-        "from the same text the probe scores, blind to the source's labels and to any score (`bench/data/outside_guide_labels.jsonl`). "
-        "The same shipped-design scores, judged by the source's labels and by the guide's:", "",
-        "| source | axis | n | positives (source / guide) | kappa, source vs guide | AUROC, source's labels | AUROC, guide's labels |",
-        "|---|---|---|---|---|---|---|",
-    ]
+    scope: list[str] = []
     for held, train in cases:
         split = _split(train, held)
         test_y = split.test_y
@@ -434,7 +428,15 @@ def shipped_data(sources: list[Source]) -> int:
             lines.append(f"| {held.name} | {' + '.join(s.name for s in train)} | {axis} | {int(known.sum())} ({int(target.sum())}) | " + " | ".join(cells) + " |")
         if any(held is s for s in outside):
             scope += _against_the_guide(held, split, scores[SHIPPED])
-    markdown = "\n".join(lines + flags + (scope if len(scope) > 5 else []))
+    if scope:
+        scope = [
+            "", "Random samples of the two outside sources' held-out items, labelled by the project against docs/TAXONOMY.md "
+            "from the same text the probe scores, blind to the source's labels and to any score (`bench/data/outside_guide_labels.jsonl`). "
+            "The same shipped-design scores, judged by the source's labels and by the guide's:", "",
+            "| source | axis | n | positives (source / guide) | kappa, source vs guide | AUROC, source's labels | AUROC, guide's labels |",
+            "|---|---|---|---|---|---|---|",
+        ] + scope
+    markdown = "\n".join(lines + flags + scope)
     write_section("loso-shipped-data", markdown)
     print(markdown)
     return 0
