@@ -5,7 +5,7 @@ Run: .venv/bin/python bench/loso.py   (needs ../shared/data; skips with a messag
 Sources: the seed texts (project-written summaries), the project's labels of the arXiv sample (shipped vectors), its
 labels of the alignment-graph papers read from their titles alone (shipped vectors), the Alignment Newsletter (its
 summaries, labelled by newsletter section) and the TAI Safety Bibliography (abstracts, labelled by its safety tags);
-`--shipped-data` also judges the same scores of random samples of the last two by the project's labels of them
+`--shipped-data` also judges the same scores of the last two by the project's labels of their items
 (bench/data/outside_guide_labels.jsonl), to tell their scope from the probe's ranking. Designs: plain class-balanced logistic regression at several C (the
 baseline), the shipped trainer (a logistic head stacked with a neighbour label vote and a tf-idf word head, fitted
 on held-out folds), the same without the word head or with other pool weights, and the word head and the vote
@@ -360,9 +360,9 @@ GUIDE_LABELS = ROOT / "bench" / "data" / "outside_guide_labels.jsonl"
 
 
 def _against_the_guide(held: Source, split: Split, scores: np.ndarray) -> list[str]:
-    """The outside source's own labels against the project's labels of a random sample of its held-out items, read
-    against docs/TAXONOMY.md (bench/data/outside_guide_labels.jsonl): how far the two scopes agree, and the same scores
-    judged by each. The gap between the two AUROCs is the part of the miss that is scope, not ranking."""
+    """The outside source's own labels against the project's labels of its held-out items, read against
+    docs/TAXONOMY.md (bench/data/outside_guide_labels.jsonl): how far the two scopes agree, and the same scores judged
+    by each. The gap between the two AUROCs is the part of the miss that is scope, not ranking."""
     from sklearn.metrics import cohen_kappa_score, roc_auc_score
 
     from corpus.records import normalise_title
@@ -430,9 +430,9 @@ def shipped_data(sources: list[Source]) -> int:
             scope += _against_the_guide(held, split, scores[SHIPPED])
     if scope:
         scope = [
-            "", "Random samples of the two outside sources' held-out items, labelled by the project against docs/TAXONOMY.md "
-            "from the same text the probe scores, blind to the source's labels and to any score (`bench/data/outside_guide_labels.jsonl`). "
-            "The same shipped-design scores, judged by the source's labels and by the guide's:", "",
+            "", "The two outside sources' held-out items, each labelled by the project against docs/TAXONOMY.md from the same text "
+            "the probe scores, blind to the source's labels and to any score (`bench/data/outside_guide_labels.jsonl`; a random 300 and "
+            "200 first, the rest later, by nine single passes in all). The same shipped-design scores, judged by the source's labels and by the guide's:", "",
             "| source | axis | n | positives (source / guide) | kappa, source vs guide | AUROC, source's labels | AUROC, guide's labels |",
             "|---|---|---|---|---|---|---|",
         ] + scope
