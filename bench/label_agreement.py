@@ -7,9 +7,11 @@ bench/data/second_pass_labels.jsonl in two rounds: a random 300 of the first 2,0
 (round 2). Both follow docs/TAXONOMY.md. The labels read from titles alone (triage/data/arxiv_title_labels.jsonl)
 have their own second pass over a random 300 (bench/data/second_pass_title_labels.jsonl); the 84 papers of that list
 that the arXiv sample also holds were labelled from their titles too (bench/data/title_only_overlap_labels.jsonl),
-against their abstract labels. The 147 seed items that had no hazard label got one from two independent passes
-(the first is in triage/data/seed_papers.jsonl, the second in bench/data/second_pass_seed_hazard.jsonl). Needs no
-shared data.
+against their abstract labels. The project's labels of the Alignment Newsletter and TAI bibliography items
+(bench/data/outside_guide_labels.jsonl) have a second pass over a random 300
+(bench/data/second_pass_outside_guide_labels.jsonl). The 147 seed items that had no hazard label got one from two
+independent passes (the first is in triage/data/seed_papers.jsonl, the second in
+bench/data/second_pass_seed_hazard.jsonl). Needs no shared data.
 """
 
 from __future__ import annotations
@@ -45,6 +47,10 @@ def main() -> int:
     pairs = [(titles[r["arxiv_id"]], r) for r in _read("bench/data/second_pass_title_labels.jsonl")]
     lines += _agreement(pairs, f"Labels from titles alone, two passes ({len(pairs)} papers of the alignment-graph list)")
     lines += _agreement([(first[r["arxiv_id"]], r) for r in overlap], f"The same {len(overlap)} papers from the abstract (first) and from the title alone (second)")
+    outside = _read("bench/data/outside_guide_labels.jsonl")
+    by_title = {(r["source"], r["title"]): r for r in outside}  # the few repeated titles carry the same labels
+    pairs = [(by_title[r["source"], r["title"]], r) for r in _read("bench/data/second_pass_outside_guide_labels.jsonl")]
+    lines += _agreement(pairs, f"Newsletter and bibliography items read against the guide, two passes ({len(pairs)} of {len(outside)})")
     lines += _seed_hazard({r["title"]: r for r in _read("triage/data/seed_papers.jsonl")}, _read("bench/data/second_pass_seed_hazard.jsonl"))
     markdown = "\n".join(lines)
     write_section("label-agreement", markdown)
@@ -89,9 +95,10 @@ def _agreement(pairs: list, heading: str) -> list[str]:
     for axis in AXES:
         decided = [(x[axis], y[axis]) for x, y in pairs if x[axis] is not None and y[axis] is not None]
         a, b = [d[0] for d in decided], [d[1] for d in decided]
-        kappa = cohen_kappa_score(a, b)
+        # Kappa is undefined when both passes give one value throughout (no hazard among these items, say).
+        kappa = f"{cohen_kappa_score(a, b):.3f}" if len(set(a) | set(b)) > 1 else "–"
         agree = sum(x == y for x, y in zip(a, b)) / len(a)
-        lines.append(f"| {axis} | {kappa:.3f} | {agree:.3f} | {sum(a)} / {sum(b)} | {sum(x != y for x, y in zip(a, b))} |")
+        lines.append(f"| {axis} | {kappa} | {agree:.3f} | {sum(a)} / {sum(b)} | {sum(x != y for x, y in zip(a, b))} |")
     jaccard = [
         len(set(x["areas"]) & set(y["areas"])) / max(1, len(set(x["areas"]) | set(y["areas"]))) for x, y in pairs
     ]
@@ -105,7 +112,7 @@ def _agreement(pairs: list, heading: str) -> list[str]:
     ]
     for x, y in pairs:
         if x["safety"] != y["safety"]:
-            lines.append(f"- {x['arxiv_id']}: {x['safety']} {x['areas']} / {y['safety']} {y['areas']}")
+            lines.append(f"- {x.get('arxiv_id') or x['title']}: {x['safety']} {x['areas']} / {y['safety']} {y['areas']}")
     return lines
 
 
