@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.report import ROOT, write_section  # noqa: E402
 
 AXES = ("safety", "capabilities", "hazard")
+TABLE_HEAD = "| axis | Cohen's kappa | raw agreement | positives (first / second) | disagreements |"
 
 
 def main() -> int:
@@ -64,9 +65,6 @@ def _read(name: str) -> list[dict]:
 
 def _seed_hazard(seed: dict[str, dict], second: list[dict]) -> list[str]:
     """The hazard labels given to the seed items that had none: the two passes compared."""
-    from sklearn.metrics import cohen_kappa_score
-
-    a, b = [seed[r["title"]]["hazard"] for r in second], [r["hazard"] for r in second]
     return [
         "",
         f"### Hazard of the {len(second)} seed items that had no hazard label, two passes",
@@ -74,31 +72,29 @@ def _seed_hazard(seed: dict[str, dict], second: list[dict]) -> list[str]:
         "Both passes read the project-written summary against docs/TAXONOMY.md, blind to each other; either could leave "
         "an item unknown, and neither did.",
         "",
-        "| axis | Cohen's kappa | raw agreement | positives (first / second) | disagreements |",
+        TABLE_HEAD,
         "|---|---|---|---|---|",
-        f"| hazard | {cohen_kappa_score(a, b):.3f} | {sum(x == y for x, y in zip(a, b)) / len(a):.3f} | {sum(a)} / {sum(b)} | {sum(x != y for x, y in zip(a, b))} |",
+        _axis_row("hazard", [seed[r["title"]]["hazard"] for r in second], [r["hazard"] for r in second]),
     ]
+
+
+def _axis_row(axis: str, a: list[int], b: list[int]) -> str:
+    """One axis's row: kappa (undefined, so not shown, when both passes give one value throughout), raw agreement,
+    positives per pass and disagreements."""
+    from sklearn.metrics import cohen_kappa_score
+
+    kappa = f"{cohen_kappa_score(a, b):.3f}" if len(set(a) | set(b)) > 1 else "–"
+    agree = sum(x == y for x, y in zip(a, b)) / len(a)
+    return f"| {axis} | {kappa} | {agree:.3f} | {sum(a)} / {sum(b)} | {sum(x != y for x, y in zip(a, b))} |"
 
 
 def _agreement(pairs: list, heading: str) -> list[str]:
     """One round's table: kappa and agreement per axis (over rows both passes decided), area overlap, and the safety
     disagreements."""
-    from sklearn.metrics import cohen_kappa_score
-
-    lines = [
-        "",
-        f"### {heading}",
-        "",
-        "| axis | Cohen's kappa | raw agreement | positives (first / second) | disagreements |",
-        "|---|---|---|---|---|",
-    ]
+    lines = ["", f"### {heading}", "", TABLE_HEAD, "|---|---|---|---|---|"]
     for axis in AXES:
         decided = [(x[axis], y[axis]) for x, y in pairs if x[axis] is not None and y[axis] is not None]
-        a, b = [d[0] for d in decided], [d[1] for d in decided]
-        # Kappa is undefined when both passes give one value throughout (no hazard among these items, say).
-        kappa = f"{cohen_kappa_score(a, b):.3f}" if len(set(a) | set(b)) > 1 else "–"
-        agree = sum(x == y for x, y in zip(a, b)) / len(a)
-        lines.append(f"| {axis} | {kappa} | {agree:.3f} | {sum(a)} / {sum(b)} | {sum(x != y for x, y in zip(a, b))} |")
+        lines.append(_axis_row(axis, [d[0] for d in decided], [d[1] for d in decided]))
     jaccard = [
         len(set(x["areas"]) & set(y["areas"])) / max(1, len(set(x["areas"]) | set(y["areas"]))) for x, y in pairs
     ]

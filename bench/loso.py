@@ -198,11 +198,11 @@ def _split(train: list[Source], held: Source) -> Split:
 def _training_set(split: Split, one_pool: bool = False):
     """The split's training rows as the trainer takes them (`one_pool`: every row in one pool)."""
     from models.probe_training import TrainingSet
+    from triage.labels import shipped_title_rows
 
     return TrainingSet(
         vectors=split.x, labels=split.y, heads=list(AXES), groups=split.groups, anchor_rows=np.arange(len(split.x)),
-        pools=None if one_pool else split.pools, texts=split.texts,
-        title_rows=(split.pools == 1) & np.array([t is not None for t in split.texts]),  # the shipped titles, as in triage.labels
+        pools=None if one_pool else split.pools, texts=split.texts, title_rows=shipped_title_rows(split.pools, split.texts),
     )
 
 
@@ -269,6 +269,13 @@ DESIGNS = {
     "word head alone (tf-idf logreg C=4)": _words,
     "neighbour vote alone": _vote,
 }
+
+
+def _cell(y: np.ndarray, score: np.ndarray) -> str:
+    """A table cell: AUROC (share of positives found at a 5% false-positive rate)."""
+    from sklearn.metrics import roc_auc_score
+
+    return f"{roc_auc_score(y, score):.3f} ({tpr_at_fpr(y, score):.2f})"
 
 
 def tpr_at_fpr(y: np.ndarray, score: np.ndarray, fpr: float = 0.05) -> float:
@@ -359,15 +366,15 @@ def _uncertain_share(split: Split) -> list[str]:
 GUIDE_LABELS = ROOT / "bench" / "data" / "outside_guide_labels.jsonl"
 
 
-def _against_the_guide(held: Source, split: Split, scores: np.ndarray) -> list[str]:
+def _against_the_guide(held: Source, split: Split, scores: np.ndarray, guide_rows: list[dict]) -> list[str]:
     """The outside source's own labels against the project's labels of its held-out items, read against
     docs/TAXONOMY.md (bench/data/outside_guide_labels.jsonl): how far the two scopes agree, and the same scores judged
     by each. The gap between the two AUROCs is the part of the miss that is scope, not ranking."""
-    from sklearn.metrics import cohen_kappa_score, roc_auc_score
+    from sklearn.metrics import cohen_kappa_score
 
     from corpus.records import normalise_title
 
-    guide = {normalise_title(r["title"]): r for r in map(json.loads, GUIDE_LABELS.read_text(encoding="utf-8").splitlines()) if r["source"] == held.name}
+    guide = {normalise_title(r["title"]): r for r in guide_rows if r["source"] == held.name}
     titles = _titles(held)
     rows, seen = [], set()
     for i, g in enumerate(split.test_groups):
@@ -383,7 +390,7 @@ def _against_the_guide(held: Source, split: Split, scores: np.ndarray) -> list[s
         known = ~np.isnan(theirs)
         if known.sum() < 10 or theirs[known].min() == theirs[known].max():
             continue
-        cells = [f"{roc_auc_score(y, score[known]):.3f} ({tpr_at_fpr(y, score[known]):.2f})" for y in (theirs[known], ours[known])]
+        cells = [_cell(y, score[known]) for y in (theirs[known], ours[known])]
         out.append(
             f"| {held.name} | {axis} | {int(known.sum())} | {int(theirs[known].sum())} / {int(ours[known].sum())} | "
             f"{cohen_kappa_score(theirs[known], ours[known]):.2f} | {cells[0]} | {cells[1]} |"
@@ -395,8 +402,6 @@ def shipped_data(sources: list[Source]) -> int:
     """The shipped probe trains on the seed and the project's arXiv labels (with abstracts, and from titles alone):
     each of those held out against the rest, and the two outside sources scored by a probe trained on all three, for
     plain logistic regression and the shipped design."""
-    from sklearn.metrics import roc_auc_score
-
     seed, arxiv, titles, *outside = sources
     cases = [(arxiv, [seed]), (arxiv, [seed, titles]), (titles, [seed, arxiv]), (seed, [arxiv, titles])]
     cases += [(held, [seed, arxiv, titles]) for held in outside]
@@ -413,6 +418,7 @@ def shipped_data(sources: list[Source]) -> int:
     ]
     flags: list[str] = []
     scope: list[str] = []
+    guide_rows = [json.loads(line) for line in GUIDE_LABELS.read_text(encoding="utf-8").splitlines() if line.strip()]
     for held, train in cases:
         split = _split(train, held)
         test_y = split.test_y
@@ -424,10 +430,10 @@ def shipped_data(sources: list[Source]) -> int:
             target = test_y[known, h]
             if known.sum() < 10 or target.min() == target.max() or any(np.isnan(v[known, h]).any() for v in scores.values()):
                 continue
-            cells = [f"{roc_auc_score(target, v[known, h]):.3f} ({tpr_at_fpr(target, v[known, h]):.2f})" for v in scores.values()]
+            cells = [_cell(target, v[known, h]) for v in scores.values()]
             lines.append(f"| {held.name} | {' + '.join(s.name for s in train)} | {axis} | {int(known.sum())} ({int(target.sum())}) | " + " | ".join(cells) + " |")
         if any(held is s for s in outside):
-            scope += _against_the_guide(held, split, scores[SHIPPED])
+            scope += _against_the_guide(held, split, scores[SHIPPED], guide_rows)
     if scope:
         scope = [
             "", "The two outside sources' held-out items, each labelled by the project against docs/TAXONOMY.md from the same text "

@@ -124,6 +124,11 @@ def bundled_label_texts(labels: tuple[BundledLabel, ...], source: str) -> list[L
     ]
 
 
+def shipped_title_rows(pools: np.ndarray, texts: list[str | None]) -> np.ndarray:
+    """The rows that are shipped titles: the shipped labels (pool 1) whose text is at hand, their abstracts not shipping."""
+    return (pools == 1) & np.array([t is not None for t in texts], dtype=bool)
+
+
 def build_training_set(store: Store, embedder: Embedder, *, sources: list[str] | None = None, reporter: Reporter | None = None):
     """The label table embedded (through the cache), plus the shipped arXiv labels' vectors when they were made by
     this embedder's model, as a models.probe_training.TrainingSet with its summary."""
@@ -156,6 +161,6 @@ def build_training_set(store: Store, embedder: Embedder, *, sources: list[str] |
         labels = labels + papers + titles_only
     data = TrainingSet(
         vectors=vectors, labels=y, heads=head_names(areas), groups=groups, anchor_rows=np.array(anchors), anchor_info=info, pools=pools,
-        texts=row_texts, title_rows=(pools == 1) & np.array([t is not None for t in row_texts]),
+        texts=row_texts, title_rows=shipped_title_rows(pools, row_texts),
     )
     return data, label_set_summary(labels)
