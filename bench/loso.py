@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +31,7 @@ AXES = ("safety", "capabilities", "hazard")
 HOME = ROOT / "bench" / "out" / "loso-home"  # an embedding cache, so reruns embed nothing
 # Newsletter sections that are technical alignment by the project's guide; the rest of "Technical AI alignment"
 # (forecasting, field building) is societal, as are governance and near-term concerns.
+LISTS_SOURCE = "the two lists' titles (project labels)"
 AN_SOCIETAL = {"Forecasting", "Field building", "AI governance", "Fairness and bias", "Privacy and security", "Machine ethics"}
 
 
@@ -45,9 +46,22 @@ class Source:
     texts: list[str] | None = None  # (n,) each row's text: scored by the word head when held out
     word_rows: np.ndarray | None = None  # (n,) bool: rows whose text the word head may train on (None: all); not the arXiv abstracts, which do not ship
     title_only: bool = False  # every row is a title (no text view): all of them are scored, and all name the item
+    lists: list[tuple[str, ...]] | None = None  # (n,) for the lists' titles: which of the two lists hold each row's item
+    list_name: str | None = None  # for the two outside sources: the name their items carry in `lists`
 
     def title_rows(self) -> np.ndarray:
         return np.ones(len(self.groups), bool) if self.title_only else ~self.evaluate
+
+    def without(self, list_name: str | None) -> Source:
+        """This source less the rows of items that the list `list_name` holds (the held-out source's own items)."""
+        if self.lists is None or list_name is None:
+            return self
+        keep = np.array([list_name not in held for held in self.lists])
+        assert self.texts is not None
+        return replace(
+            self, vectors=self.vectors[keep], labels=self.labels[keep], groups=self.groups[keep], evaluate=self.evaluate[keep],
+            texts=[t for t, k in zip(self.texts, keep) if k], lists=[h for h, k in zip(self.lists, keep) if k],
+        )
 
 
 def _embed(texts: list[str]) -> np.ndarray:
@@ -112,6 +126,11 @@ def load_sources() -> list[Source]:
         "arXiv titles (project labels, title only)", bundled.title_only_vectors, _label_array(bundled.title_only_labels),
         np.arange(m) + 150_000, np.ones(m, bool), pool=1, texts=[b.title for b in bundled.title_only_labels], title_only=True,
     ))
+    k = len(bundled.list_labels)
+    sources.append(Source(
+        LISTS_SOURCE, bundled.list_vectors, _label_array(bundled.list_labels), np.arange(k) + 170_000, np.ones(k, bool), pool=1,
+        texts=[b.title for b in bundled.list_labels], title_only=True, lists=[b.lists for b in bundled.list_labels],
+    ))
 
     news = pd.read_csv(SHARED_DATA / "alignment-newsletter" / "alignment_newsletter.csv")
     sections = pd.read_csv(SHARED_DATA / "alignment-newsletter" / "category_sections.csv")
@@ -129,7 +148,7 @@ def load_sources() -> list[Source]:
             continue
         text = Paper(title=str(title), abstract=str(summary) if len(str(summary)) > 50 else "", source="x").embedding_text()
         an.append((text, " ".join(str(title).split()), label))
-    sources.append(_source("Alignment Newsletter", an, 200_000))
+    sources.append(replace(_source("Alignment Newsletter", an, 200_000), list_name="alignment-newsletter"))
 
     tai = pd.read_csv(SHARED_DATA / "tai-safety-bibliography" / "ai-alignment-papers.csv")
     tai = tai[tai["Abstract Note"].fillna("").str.len() > 50]
@@ -144,7 +163,7 @@ def load_sources() -> list[Source]:
         else:
             continue
         rows.append((Paper(title=str(title), abstract=str(abstract), source="x").embedding_text(), " ".join(str(title).split()), label))
-    sources.append(_source("TAI bibliography", rows, 300_000))
+    sources.append(replace(_source("TAI bibliography", rows, 300_000), list_name="tai-bibliography"))
     return sources
 
 
@@ -176,6 +195,7 @@ def _titles(source: Source) -> dict[int, str]:
 
 
 def _split(train: list[Source], held: Source) -> Split:
+    train = [s.without(held.list_name) for s in train]
     texts: list[str | None] = []
     for s in train:
         assert s.texts is not None
@@ -353,20 +373,27 @@ def _uncertain_share(split: Split) -> list[str]:
     """The share of held-out texts the policy's spread rule (`uncertain`) would send to review, with and without the
     word head: the bootstrap members refit both heads, so the spread should not shrink when words join the stack."""
     from models.probe_training import TrainingConfig, train_probe_set
-    from triage.policy import TierPolicy
+    from triage.policy import TierPolicy, decide_tier
 
-    limit = TierPolicy().max_std
-    out = ["", f"Spread on the same abstracts: share with a safety or capabilities spread above `max_std` ({limit}), the `uncertain` rule:", ""]
+    policy = TierPolicy()
+    out = ["", f"Spread on the same abstracts: share that the `uncertain` rule (spread above `max_std`, {policy.max_std}) would send to review:", ""]
     for name, axes in (("the same without the word head", ()), (SHIPPED, AXES)):
-        std = train_probe_set(_training_set(split), embedder_id="bench", label_set={}, config=TrainingConfig(word_axes=axes)).predict(split.test_x, split.test_texts).std
-        out.append(f"- {name}: {((std[:, 0] > limit) | (std[:, 1] > limit)).mean():.1%}")
+        scores = train_probe_set(_training_set(split), embedder_id="bench", label_set={}, config=TrainingConfig(word_axes=axes)).predict(split.test_x, split.test_texts)
+        uncertain = [
+            "uncertain" in decide_tier(
+                policy, safety=row[0], capabilities=row[1], hazard=row[2], safety_std=std[0], capabilities_std=std[1], hazard_std=std[2],
+                differential=float(logit[0] - logit[1]), labelled_similarity=1.0,
+            ).reasons
+            for row, std, logit in zip(scores.mean, scores.std, scores.logit)
+        ]
+        out.append(f"- {name}: {np.mean(uncertain):.1%}")
     return out
 
 
 GUIDE_LABELS = ROOT / "bench" / "data" / "outside_guide_labels.jsonl"
 
 
-def _against_the_guide(held: Source, split: Split, scores: np.ndarray, guide_rows: list[dict]) -> list[str]:
+def _against_the_guide(held: Source, train: list[Source], split: Split, scores: np.ndarray, guide_rows: list[dict]) -> list[str]:
     """The outside source's own labels against the project's labels of its held-out items, read against
     docs/TAXONOMY.md (bench/data/outside_guide_labels.jsonl): how far the two scopes agree, and the same scores judged
     by each. The gap between the two AUROCs is the part of the miss that is scope, not ranking."""
@@ -392,26 +419,31 @@ def _against_the_guide(held: Source, split: Split, scores: np.ndarray, guide_row
             continue
         cells = [_cell(y, score[known]) for y in (theirs[known], ours[known])]
         out.append(
-            f"| {held.name} | {axis} | {int(known.sum())} | {int(theirs[known].sum())} / {int(ours[known].sum())} | "
+            f"| {held.name} | {' + '.join(s.name for s in train)} | {axis} | {int(known.sum())} | {int(theirs[known].sum())} / {int(ours[known].sum())} | "
             f"{cohen_kappa_score(theirs[known], ours[known]):.2f} | {cells[0]} | {cells[1]} |"
         )
     return out
 
 
 def shipped_data(sources: list[Source]) -> int:
-    """The shipped probe trains on the seed and the project's arXiv labels (with abstracts, and from titles alone):
-    each of those held out against the rest, and the two outside sources scored by a probe trained on all three, for
-    plain logistic regression and the shipped design."""
-    seed, arxiv, titles, *outside = sources
-    cases = [(arxiv, [seed]), (arxiv, [seed, titles]), (titles, [seed, arxiv]), (seed, [arxiv, titles])]
-    cases += [(held, [seed, arxiv, titles]) for held in outside]
+    """The shipped probe trains on the seed, the project's arXiv labels (with abstracts, and from titles alone) and the
+    two lists' titles with the project's labels: each held out against the rest, before and after the lists' titles
+    joined, and the two outside sources scored by a probe trained on the rest (less the held-out list's own titles),
+    for plain logistic regression and the shipped design."""
+    seed, arxiv, titles, lists, *outside = sources
+    cases = [(arxiv, [seed]), (arxiv, [seed, titles]), (arxiv, [seed, titles, lists]), (titles, [seed, arxiv]), (titles, [seed, arxiv, lists])]
+    cases += [(seed, [arxiv, titles]), (seed, [arxiv, titles, lists])]
+    cases += [(held, train) for held in outside for train in ([seed, arxiv, titles], [seed, arxiv, titles, lists])]
     lines = [
         "## The shipped training data, held out source by source (issue 10)",
         "",
-        f"Command: `{COMMAND} --shipped-data` on {machine()}. The default probe trains on the seed and the arXiv labels, "
-        "not on the Alignment Newsletter or the TAI bibliography (with 2,000 arXiv labels, adding them lowered AUROC on held-out arXiv labels from "
-        "0.904 to 0.861 for safety); its word head trains on the seed texts and the arXiv titles, the abstracts not shipping. A held-out item whose "
-        "title the training data also holds is left out (n counts the rest). Cells: AUROC (share of positives found at a 5% false-positive rate).",
+        f"Command: `{COMMAND} --shipped-data` on {machine()}. The default probe trains on the seed, the arXiv labels and the titles "
+        "of the Alignment Newsletter's and the TAI bibliography's items with the project's labels (`triage/data/list_title_labels.jsonl`, "
+        "read from their texts against the guide; the texts do not ship). It does not train on the lists' own labels or texts (with 2,000 "
+        "arXiv labels, adding those lowered AUROC on held-out arXiv labels from 0.904 to 0.861 for safety). When a list is held out, its "
+        "own items' titles leave the training data, so the rows with and without the lists' titles score the same items. The word head "
+        "trains on the seed texts and the shipped titles, the abstracts not shipping. A held-out item whose title the training data also "
+        "holds is left out (n counts the rest). Cells: AUROC (share of positives found at a 5% false-positive rate).",
         "",
         "| held out | trained on | axis | n (pos.) | logreg C=1 | without the word head | shipped design |",
         "|---|---|---|---|---|---|---|",
@@ -433,14 +465,14 @@ def shipped_data(sources: list[Source]) -> int:
             cells = [_cell(target, v[known, h]) for v in scores.values()]
             lines.append(f"| {held.name} | {' + '.join(s.name for s in train)} | {axis} | {int(known.sum())} ({int(target.sum())}) | " + " | ".join(cells) + " |")
         if any(held is s for s in outside):
-            scope += _against_the_guide(held, split, scores[SHIPPED], guide_rows)
+            scope += _against_the_guide(held, train, split, scores[SHIPPED], guide_rows)
     if scope:
         scope = [
             "", "The two outside sources' held-out items, each labelled by the project against docs/TAXONOMY.md from the same text "
             "the probe scores, blind to the source's labels and to any score (`bench/data/outside_guide_labels.jsonl`; a random 300 and "
             "200 first, the rest later, by nine single passes in all). The same shipped-design scores, judged by the source's labels and by the guide's:", "",
-            "| source | axis | n | positives (source / guide) | kappa, source vs guide | AUROC, source's labels | AUROC, guide's labels |",
-            "|---|---|---|---|---|---|---|",
+            "| source | trained on | axis | n | positives (source / guide) | kappa, source vs guide | AUROC, source's labels | AUROC, guide's labels |",
+            "|---|---|---|---|---|---|---|---|",
         ] + scope
     markdown = "\n".join(lines + flags + scope)
     write_section("loso-shipped-data", markdown)
@@ -455,7 +487,7 @@ def main() -> int:
     sources = load_sources()
     if "--shipped-data" in sys.argv[1:]:
         return shipped_data(sources)
-    rows = run(sources)
+    rows = run([s for s in sources if s.lists is None])  # the design table reads each source by its own labels
     lines = [
         "## Probe design by leave-one-source-out validation (issue 10)",
         "",

@@ -42,6 +42,18 @@ def test_disagreeing_ensemble_abstains():
     assert decision.tier == "review" and decision.reasons == ["uncertain"]
 
 
+def test_a_safety_spread_does_not_hold_work_with_nothing_to_withhold():
+    """Societal work scored low on capabilities and hazard publishes whether it is read as safety or not, so only the
+    capabilities spread can make it uncertain."""
+    low = dict(safety=0.02, capabilities=0.01, hazard=0.01, differential=_logit(0.02) - _logit(0.01), hazard_std=0.01, labelled_similarity=0.6)
+    decision = decide_tier(POLICY, safety_std=0.3, capabilities_std=0.01, **low)
+    assert decision.tier == "publish" and decision.reasons == ["no-capability-content"]
+    decision = decide_tier(POLICY, safety_std=0.01, capabilities_std=0.15, **low)
+    assert decision.tier == "review" and decision.reasons == ["uncertain"]
+    near_the_line = dict(low, capabilities=0.25, differential=_logit(0.02) - _logit(0.25))
+    assert decide_tier(POLICY, safety_std=0.3, capabilities_std=0.01, **near_the_line).reasons == ["uncertain"]
+
+
 def test_far_from_labelled_data_abstains():
     decision = decide_tier(POLICY, safety=0.95, capabilities=0.05, differential=5.9, **dict(NO_HAZARD, labelled_similarity=0.1))
     assert decision.tier == "review" and "out-of-distribution" in decision.reasons

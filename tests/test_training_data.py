@@ -8,7 +8,7 @@ import pytest
 from models.embedders import BUNDLED_MODEL_ID, FakeEmbedder
 from models.errors import ModelError
 from triage import label_vectors
-from triage.label_vectors import bundled_labels, bundled_title_labels, bundled_vectors, shipped_text_vectors
+from triage.label_vectors import bundled_labels, bundled_list_labels, bundled_title_labels, bundled_vectors, shipped_text_vectors
 from triage.labels import build_training_set
 from triage.seed import area_side, load_seed, taxonomy_areas
 from triage.workspace_data import open_store
@@ -41,11 +41,32 @@ def test_the_title_only_labels_are_other_papers_and_follow_the_guide():
         assert values.count(None) < 0.01 * len(values) and 0 < sum(v or 0 for v in values) < len(values), axis
 
 
+def test_the_list_labels_are_the_projects_labels_of_the_two_lists_titles_only():
+    """The newsletter's and the bibliography's items ship as titles with the project's labels (read from their texts,
+    which do not ship), one row per title, derived from bench/data/outside_guide_labels.jsonl by the rebuild script."""
+    import json
+
+    from scripts.rebuild_label_vectors import GUIDE_LABELS, list_title_labels
+
+    lists, known = bundled_list_labels(), set(taxonomy_areas())
+    rows = [json.loads(line) for line in GUIDE_LABELS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert [(b.title, b.safety, b.capabilities, b.hazard, list(b.areas), list(b.lists)) for b in lists] == [
+        (r["title"], r["safety"], r["capabilities"], r["hazard"], r["areas"], r["lists"]) for r in list_title_labels(rows)
+    ]
+    assert len(lists) > 1900 and all(b.arxiv_id is None and set(b.areas) <= known for b in lists)
+    assert {name for b in lists for name in b.lists} == {"alignment-newsletter", "tai-bibliography"}
+    assert 0 < sum(1 for b in lists if len(b.lists) == 2) < 400  # the two lists share some papers; they ship once
+    for axis in ("safety", "capabilities"):
+        values = [getattr(b, axis) for b in lists]
+        assert values.count(None) < 0.01 * len(values) and 0.2 * len(values) < sum(v or 0 for v in values) < 0.8 * len(values), axis
+
+
 def test_the_shipped_vectors_match_their_labels_row_for_row():
     shipped = bundled_vectors(BUNDLED_MODEL_ID)
     assert shipped is not None and shipped.text_vectors.shape == (len(shipped.labels), 384) == shipped.title_vectors.shape
     assert shipped.title_only_vectors.shape == (len(shipped.title_only_labels), 384)
-    for vectors in (shipped.text_vectors, shipped.title_only_vectors):
+    assert shipped.list_vectors.shape == (len(shipped.list_labels), 384)
+    for vectors in (shipped.text_vectors, shipped.title_only_vectors, shipped.list_vectors):
         assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-2)
 
 
@@ -71,10 +92,11 @@ def test_a_new_workspace_trains_on_the_bundled_model_without_embedding_the_seed(
     assert embedder.texts_embedded == 0
     assert summary["by_source"]["arxiv-sample"] == len(bundled_labels())
     assert summary["by_source"]["arxiv-titles"] == len(bundled_title_labels())
+    assert summary["by_source"]["list-titles"] == len(bundled_list_labels())
     # Every paper's abstract view anchors it; a title alone never does.
     assert len(data.anchor_rows) == len(load_seed()) + len(bundled_labels())
     # The word head trains on the seed texts and every shipped title, never on an abstract (they do not ship).
-    titles = {b.title for b in bundled_labels() + bundled_title_labels()}
+    titles = {b.title for b in bundled_labels() + bundled_title_labels() + bundled_list_labels()}
     with_text = [t for t in data.texts if t is not None]
     assert len(with_text) == len(data.texts) - len(bundled_labels()) and titles <= set(with_text)
 

@@ -1,7 +1,9 @@
 """The project's labels of arXiv papers, shipped as ids, titles and labels plus the bundled model's vectors of them.
 
-Two label files: the arXiv sample's papers, labelled from title and abstract, and the papers of the alignment-graph
-list, labelled from the title alone (no abstract is at hand for them). The abstracts are CC0 arXiv metadata but are
+Three label files: the arXiv sample's papers, labelled from title and abstract; the papers of the alignment-graph
+list, labelled from the title alone (no abstract is at hand for them); and the items of the Alignment Newsletter and
+the TAI Safety Bibliography, labelled from the newsletter's summary or the bibliography's abstract, of which only the
+title ships (the text is not CC0), derived by the rebuild script from bench/data/outside_guide_labels.jsonl. The abstracts are CC0 arXiv metadata but are
 not the project's text, so they do not ship: the bundled model's float16 vectors of "title. abstract" and of each
 title do, checksummed, and `scripts/rebuild_label_vectors.py` rebuilds them from ../shared. They train the default
 probe only for the model that made them; with another `--model` a probe trains on the seed texts (and the user's
@@ -31,26 +33,29 @@ if TYPE_CHECKING:  # numpy loads only where vectors are read
 SAMPLE = "arxiv-daily-cs-sample/arxiv_cs_CL_AI_LG_sample10k.jsonl.gz"  # under ../shared/data: where the labels come from
 LABELS_FILE = "arxiv_labels.jsonl"
 TITLE_LABELS_FILE = "arxiv_title_labels.jsonl"  # labelled from the title alone
+LIST_LABELS_FILE = "list_title_labels.jsonl"  # the newsletter's and the bibliography's items: only their titles ship
 VECTORS_FILE = "arxiv_label_vectors.safetensors"
 CARD_FILE = "arxiv_label_vectors.json"
 SOURCE = "arxiv-sample"
 TITLE_SOURCE = "arxiv-titles"
+LIST_SOURCE = "list-titles"
 
 
 @dataclass(frozen=True)
 class BundledLabel:
-    arxiv_id: str
+    arxiv_id: str | None  # None for the lists' items, most of which have no arXiv id
     title: str
     safety: int | None
     capabilities: int | None
     hazard: int | None
     areas: tuple[str, ...]
+    lists: tuple[str, ...] = ()  # which of the two lists hold the item (a benchmark holds a list out by it)
 
 
 @dataclass(frozen=True)
 class BundledVectors:
-    """Labels with one vector of the paper ("title. abstract") and one of its title, row for row; and the labels read
-    from titles alone, with their title vectors."""
+    """Labels with one vector of the paper ("title. abstract") and one of its title, row for row; and the labels of
+    papers whose title alone ships (read from titles alone, or from the lists' texts), with their title vectors."""
 
     model_id: str
     labels: tuple[BundledLabel, ...]
@@ -58,6 +63,8 @@ class BundledVectors:
     title_vectors: np.ndarray  # (n, dim) float32
     title_only_labels: tuple[BundledLabel, ...]
     title_only_vectors: np.ndarray  # (m, dim) float32
+    list_labels: tuple[BundledLabel, ...]
+    list_vectors: np.ndarray  # (k, dim) float32
 
 
 def _data(name: str) -> bytes:
@@ -74,13 +81,18 @@ def bundled_title_labels() -> tuple[BundledLabel, ...]:
     return _read_labels(TITLE_LABELS_FILE)
 
 
+def bundled_list_labels() -> tuple[BundledLabel, ...]:
+    """The newsletter's and the bibliography's items, labelled from their texts, titles only."""
+    return _read_labels(LIST_LABELS_FILE)
+
+
 @cache
 def _read_labels(name: str) -> tuple[BundledLabel, ...]:
     rows = [json.loads(line) for line in _data(name).decode("utf-8").splitlines() if line.strip()]
     return tuple(
         BundledLabel(
-            arxiv_id=r["arxiv_id"], title=r["title"], safety=r.get("safety"), capabilities=r.get("capabilities"),
-            hazard=r.get("hazard"), areas=tuple(r.get("areas", ())),
+            arxiv_id=r.get("arxiv_id"), title=r["title"], safety=r.get("safety"), capabilities=r.get("capabilities"),
+            hazard=r.get("hazard"), areas=tuple(r.get("areas", ())), lists=tuple(r.get("lists", ())),
         )
         for r in rows
     )
@@ -88,7 +100,7 @@ def _read_labels(name: str) -> tuple[BundledLabel, ...]:
 
 def labels_digest(labels: tuple[BundledLabel, ...]) -> str:
     """Which papers, in which order: the vectors file records it, so labels and vectors cannot drift apart."""
-    return hashlib.sha256("\n".join(label.arxiv_id for label in labels).encode()).hexdigest()
+    return hashlib.sha256("\n".join(label.arxiv_id or label.title for label in labels).encode()).hexdigest()
 
 
 @cache
@@ -113,12 +125,13 @@ def bundled_vectors(model_id: str) -> BundledVectors | None:
     if shipped is None:
         return None
     card, tensors = shipped
-    labels, title_only = bundled_labels(), bundled_title_labels()
-    if card.get("labels_sha256") != labels_digest(labels) or card.get("title_labels_sha256") != labels_digest(title_only):
+    labels, title_only, lists = bundled_labels(), bundled_title_labels(), bundled_list_labels()
+    digests = (labels_digest(labels), labels_digest(title_only), labels_digest(lists))
+    if (card.get("labels_sha256"), card.get("title_labels_sha256"), card.get("list_labels_sha256")) != digests:
         raise ModelError(f"the bundled {VECTORS_FILE} was built for other labels; run scripts/rebuild_label_vectors.py")
     return BundledVectors(
         model_id=model_id, labels=labels, text_vectors=tensors["text"], title_vectors=tensors["title"],
-        title_only_labels=title_only, title_only_vectors=tensors["title_only"],
+        title_only_labels=title_only, title_only_vectors=tensors["title_only"], list_labels=lists, list_vectors=tensors["list_titles"],
     )
 
 
@@ -143,7 +156,7 @@ def labelled_sample_papers(sample: Path) -> tuple[list[Paper], list[str]]:
             row = json.loads(line)
             records[row["id"]] = row
     labels = bundled_labels()
-    missing = [label.arxiv_id for label in labels if label.arxiv_id not in records]
+    missing = [str(label.arxiv_id) for label in labels if label.arxiv_id not in records]
     papers = [
         Paper(title=records[label.arxiv_id]["title"], abstract=records[label.arxiv_id]["summary"], source="arxiv")
         for label in labels if label.arxiv_id in records

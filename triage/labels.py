@@ -15,8 +15,8 @@ from corpus.records import LabelledText
 from corpus.store import Store, UpsertCounts
 from models.embedders import Embedder
 from triage.embedding import embed_texts
+from triage.label_vectors import LIST_SOURCE, TITLE_SOURCE, BundledLabel, bundled_vectors
 from triage.label_vectors import SOURCE as BUNDLED_SOURCE
-from triage.label_vectors import TITLE_SOURCE, BundledLabel, bundled_vectors
 from triage.progress import Reporter, note_issues
 from triage.seed import taxonomy_areas
 from triage.workspace import Workspace
@@ -114,10 +114,11 @@ def training_rows(labels: list[LabelledText], areas: list[str]) -> tuple[list[st
 
 
 def bundled_label_texts(labels: tuple[BundledLabel, ...], source: str) -> list[LabelledText]:
-    """Shipped arXiv labels as label records (the text field holds the arXiv id: the abstract does not ship)."""
+    """Shipped labels as label records (the text field holds the arXiv id, or the title where there is none: the
+    labelled text does not ship)."""
     return [
         LabelledText(
-            text=f"arXiv:{b.arxiv_id}", safety=b.safety, capabilities=b.capabilities, hazard=b.hazard, areas=list(b.areas),
+            text=f"arXiv:{b.arxiv_id}" if b.arxiv_id else b.title, safety=b.safety, capabilities=b.capabilities, hazard=b.hazard, areas=list(b.areas),
             title=b.title, source=source,
         )
         for b in labels
@@ -130,8 +131,9 @@ def shipped_title_rows(pools: np.ndarray, texts: list[str | None]) -> np.ndarray
 
 
 def build_training_set(store: Store, embedder: Embedder, *, sources: list[str] | None = None, reporter: Reporter | None = None):
-    """The label table embedded (through the cache), plus the shipped arXiv labels' vectors when they were made by
-    this embedder's model, as a models.probe_training.TrainingSet with its summary."""
+    """The label table embedded (through the cache), plus the shipped labels' vectors when they were made by this
+    embedder's model (the arXiv sample's papers and their titles; the alignment graph's and the two lists' titles),
+    as a models.probe_training.TrainingSet with its summary."""
     from models.probe_training import TrainingSet, head_names
 
     labels = store.get_labels(sources)
@@ -139,18 +141,18 @@ def build_training_set(store: Store, embedder: Embedder, *, sources: list[str] |
     texts, y, groups, anchors, info = training_rows(labels, areas)
     vectors, _ = embed_texts(store, embedder, texts, reporter=reporter, label="embedding labelled texts")
     bundled = bundled_vectors(embedder.model_id) if sources is None or BUNDLED_SOURCE in sources else None
-    pools = np.zeros(len(vectors), dtype=int)  # the seed and the workspace's own labels; the shipped arXiv labels are pool 1
+    pools = np.zeros(len(vectors), dtype=int)  # the seed and the workspace's own labels; the shipped labels are pool 1
     row_texts: list[str | None] = list(texts)
     if bundled is not None:
         papers = bundled_label_texts(bundled.labels, BUNDLED_SOURCE)
-        titles_only = bundled_label_texts(bundled.title_only_labels, TITLE_SOURCE)
+        titles_only = bundled_label_texts(bundled.title_only_labels, TITLE_SOURCE) + bundled_label_texts(bundled.list_labels, LIST_SOURCE)
         first_group = int(groups.max()) + 1 if len(groups) else 0
         rows = np.array([_label_row(item, areas) for item in papers], dtype=np.float32)
         title_rows = np.array([_label_row(item, areas) for item in titles_only], dtype=np.float32)
         count, title_count = len(papers), len(titles_only)
         # Anchors are documents: a paper's abstract view anchors it, and no title does.
         anchors = anchors + list(range(len(vectors), len(vectors) + count))
-        vectors = np.concatenate([vectors, bundled.text_vectors, bundled.title_vectors, bundled.title_only_vectors])
+        vectors = np.concatenate([vectors, bundled.text_vectors, bundled.title_vectors, bundled.title_only_vectors, bundled.list_vectors])
         y = np.concatenate([y.reshape(-1, rows.shape[1]), rows, rows, title_rows])
         item_groups = np.arange(first_group, first_group + count)
         groups = np.concatenate([groups, item_groups, item_groups, np.arange(first_group + count, first_group + count + title_count)])

@@ -20,7 +20,8 @@ class TierPolicy:
     restrict_margin: float = 1.0  # differential at or below minus this, with enough capability relevance: restrict
     min_relevance: float = 0.5  # P(safety) needed to publish, P(capabilities) needed to restrict
     max_other_axis: float = 0.5  # the other axis must stay below this for a clear call (else dual-use: review)
-    max_std: float = 0.12  # ensemble spread above this on safety or capabilities: review, reason "uncertain"
+    max_std: float = 0.12  # ensemble spread above this on safety or capabilities: review, reason "uncertain" (capabilities
+    # alone where P(capabilities) and P(hazard) are below `no_capability`: then safety's spread cannot change the tier)
     min_labelled_similarity: float = 0.30  # nearest labelled example below this: review, reason "out-of-distribution"
     passage_capabilities: float = 0.85  # a passage this capability-heavy keeps a draft out of "publish"
     public_work_similarity: float = 0.80  # nearest prior work at or above this: say the marginal risk is lower
@@ -85,7 +86,7 @@ def decide_tier(
     """
     hazardous = hazard >= policy.hazard or (max_passage_hazard is not None and max_passage_hazard >= policy.passage_hazard)
     decision = _base_tier(
-        policy, safety=safety, capabilities=capabilities, hazard=hazard, std=max(safety_std, capabilities_std),
+        policy, safety=safety, capabilities=capabilities, hazard=hazard, safety_std=safety_std, capabilities_std=capabilities_std,
         differential=differential, labelled_similarity=labelled_similarity, max_passage_capabilities=max_passage_capabilities,
         hazardous=hazardous,
     )
@@ -99,9 +100,13 @@ def decide_tier(
 
 
 def _base_tier(
-    policy: TierPolicy, *, safety: float, capabilities: float, hazard: float, std: float, differential: float,
-    labelled_similarity: float, max_passage_capabilities: float | None, hazardous: bool,
+    policy: TierPolicy, *, safety: float, capabilities: float, hazard: float, safety_std: float, capabilities_std: float,
+    differential: float, labelled_similarity: float, max_passage_capabilities: float | None, hazardous: bool,
 ) -> TierDecision:
+    passage_heavy = max_passage_capabilities is not None and max_passage_capabilities >= policy.passage_capabilities
+    nothing_to_withhold = capabilities < policy.no_capability and hazard < policy.no_capability and not passage_heavy and not hazardous
+    # With nothing to withhold, safety's spread cannot change the tier: safety work or societal, it publishes.
+    std = capabilities_std if nothing_to_withhold else max(safety_std, capabilities_std)
     reasons: list[str] = []
     if labelled_similarity < policy.min_labelled_similarity:
         reasons.append("out-of-distribution")
@@ -109,14 +114,13 @@ def _base_tier(
         reasons.append("uncertain")
     if reasons:
         return TierDecision(REVIEW, reasons)
-    passage_heavy = max_passage_capabilities is not None and max_passage_capabilities >= policy.passage_capabilities
     if differential >= policy.publish_margin and safety >= policy.min_relevance and capabilities < policy.max_other_axis:
         if passage_heavy:
             return TierDecision(REVIEW, ["capability-passage"])
         return TierDecision(PUBLISH, ["safety-dominant"])
     if differential <= -policy.restrict_margin and capabilities >= policy.min_relevance and safety < policy.max_other_axis:
         return TierDecision(RESTRICT, ["capability-dominant"])
-    if capabilities < policy.no_capability and hazard < policy.no_capability and not passage_heavy and not hazardous:
+    if nothing_to_withhold:
         return TierDecision(PUBLISH, ["no-capability-content"])
     if safety >= policy.min_relevance and capabilities >= policy.min_relevance:
         return TierDecision(REVIEW, ["dual-use"])
