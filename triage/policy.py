@@ -27,7 +27,8 @@ class TierPolicy:
     public_work_similarity: float = 0.80  # nearest prior work at or above this: say the marginal risk is lower
     # P(hazard) at or above this: never "publish"; review with reason "misuse-hazard". Chosen on the seen draft sets
     # (v1, v2) and the bundled examples as the highest value, in steps of 0.05, that flags the red-team example and
-    # keeps every hazard draft out of "publish"; a missed attack costs more than a safety draft sent to review.
+    # keeps every hazard draft out of "publish"; a missed attack costs more than a safety draft sent to review. Kept
+    # since, though later probes would allow more: hazard drafts in first runs on unseen sets scored as low as 0.78.
     hazard: float = 0.7
     passage_hazard: float = 0.99  # a passage this hazardous does the same, however safe the rest of the draft reads
     # A "publish" whose P(hazard) plus this many ensemble spreads reaches `hazard` goes to review ("uncertain-hazard").
