@@ -29,9 +29,9 @@ from bench.report import ROOT, SHARED_DATA, machine, write_section  # noqa: E402
 COMMAND = ".venv/bin/python bench/loso.py"
 AXES = ("safety", "capabilities", "hazard")
 HOME = ROOT / "bench" / "out" / "loso-home"  # an embedding cache, so reruns embed nothing
+LISTS_SOURCE = "the two lists' titles (project labels)"
 # Newsletter sections that are technical alignment by the project's guide; the rest of "Technical AI alignment"
 # (forecasting, field building) is societal, as are governance and near-term concerns.
-LISTS_SOURCE = "the two lists' titles (project labels)"
 AN_SOCIETAL = {"Forecasting", "Field building", "AI governance", "Fairness and bias", "Privacy and security", "Machine ethics"}
 
 
@@ -99,7 +99,7 @@ def load_sources() -> list[Source]:
 
     from corpus.records import Paper
     from models.embedders import BUNDLED_MODEL_ID
-    from triage.label_vectors import SAMPLE, bundled_vectors, labelled_sample_papers
+    from triage.label_vectors import LIST_NAMES, SAMPLE, bundled_vectors, labelled_sample_papers
     from triage.seed import load_seed
 
     sources = []
@@ -148,7 +148,7 @@ def load_sources() -> list[Source]:
             continue
         text = Paper(title=str(title), abstract=str(summary) if len(str(summary)) > 50 else "", source="x").embedding_text()
         an.append((text, " ".join(str(title).split()), label))
-    sources.append(replace(_source("Alignment Newsletter", an, 200_000), list_name="alignment-newsletter"))
+    sources.append(replace(_source("Alignment Newsletter", an, 200_000), list_name=LIST_NAMES["Alignment Newsletter"]))
 
     tai = pd.read_csv(SHARED_DATA / "tai-safety-bibliography" / "ai-alignment-papers.csv")
     tai = tai[tai["Abstract Note"].fillna("").str.len() > 50]
@@ -163,7 +163,7 @@ def load_sources() -> list[Source]:
         else:
             continue
         rows.append((Paper(title=str(title), abstract=str(abstract), source="x").embedding_text(), " ".join(str(title).split()), label))
-    sources.append(replace(_source("TAI bibliography", rows, 300_000), list_name="tai-bibliography"))
+    sources.append(replace(_source("TAI bibliography", rows, 300_000), list_name=LIST_NAMES["TAI bibliography"]))
     return sources
 
 

@@ -20,11 +20,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from triage.label_vectors import SAMPLE  # noqa: E402
+from models.probe_training import AXES  # noqa: E402
+from triage.label_vectors import LIST_NAMES, SAMPLE  # noqa: E402
 
 GUIDE_LABELS = ROOT / "bench" / "data" / "outside_guide_labels.jsonl"
-LISTS = {"Alignment Newsletter": "alignment-newsletter", "TAI bibliography": "tai-bibliography"}
-AXES = ("safety", "capabilities", "hazard")
 
 
 def list_title_labels(guide_rows: list[dict]) -> list[dict]:
@@ -36,8 +35,8 @@ def list_title_labels(guide_rows: list[dict]) -> list[dict]:
     for row in guide_rows:
         title = " ".join(row["title"].split())
         item = merged.setdefault(normalise_title(title), {"title": title, "lists": [], "areas": [], **{a: row[a] for a in AXES}})
-        if LISTS[row["source"]] not in item["lists"]:
-            item["lists"].append(LISTS[row["source"]])
+        if LIST_NAMES[row["source"]] not in item["lists"]:
+            item["lists"].append(LIST_NAMES[row["source"]])
         for axis in AXES:
             if item[axis] != row[axis]:
                 item[axis] = None

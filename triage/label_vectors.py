@@ -3,9 +3,9 @@
 Three label files: the arXiv sample's papers, labelled from title and abstract; the papers of the alignment-graph
 list, labelled from the title alone (no abstract is at hand for them); and the items of the Alignment Newsletter and
 the TAI Safety Bibliography, labelled from the newsletter's summary or the bibliography's abstract, of which only the
-title ships (the text is not CC0), derived by the rebuild script from bench/data/outside_guide_labels.jsonl. The abstracts are CC0 arXiv metadata but are
-not the project's text, so they do not ship: the bundled model's float16 vectors of "title. abstract" and of each
-title do, checksummed, and `scripts/rebuild_label_vectors.py` rebuilds them from ../shared. They train the default
+title ships (the text is not CC0), derived by the rebuild script from bench/data/outside_guide_labels.jsonl. The
+abstracts are CC0 arXiv metadata but are not the project's text, so they do not ship: the bundled model's float16
+vectors of "title. abstract" and of each title do, checksummed, and `scripts/rebuild_label_vectors.py` rebuilds them from ../shared. They train the default
 probe only for the model that made them; with another `--model` a probe trains on the seed texts (and the user's
 labels). The titles ship as facts, so the probe's word head trains on them too.
 
@@ -39,6 +39,8 @@ CARD_FILE = "arxiv_label_vectors.json"
 SOURCE = "arxiv-sample"
 TITLE_SOURCE = "arxiv-titles"
 LIST_SOURCE = "list-titles"
+# The two lists by the name the guide labels give them, and the name each shipped row records in `lists`.
+LIST_NAMES = {"Alignment Newsletter": "alignment-newsletter", "TAI bibliography": "tai-bibliography"}
 
 
 @dataclass(frozen=True)
