@@ -17,6 +17,9 @@ training items; none of them trains any probe.
 - v4, bench/data/validation_drafts_v4/ (30: 12 hazard of 12 kinds, half framed as safety research and half as
   capability or application work, 12 safety near-misses and plain safety work, 3 capabilities, 3 societal), written
   blind by a fourth pass that read only docs/TAXONOMY.md; first scored with the shipped probe at dae72c8.
+- v5, bench/data/validation_drafts_v5/ (30: 12 hazard of 12 kinds, half framed as safety research, 12 safety of which
+  7 are near-misses, 3 capabilities, 3 societal), written blind by a fifth pass that read only docs/TAXONOMY.md;
+  first scored with the shipped probe and policy at c9859b7.
 In a fresh workspace it times the first-use training of the default probe, measures the probe's size on disk,
 scores every draft with the default ONNX backend, and writes the table to docs/BENCHMARKS.md. Needs no shared data.
 """
@@ -36,7 +39,7 @@ from bench.report import ROOT, machine, write_section  # noqa: E402
 
 SETS = {name: ROOT / "bench" / "data" / folder for name, folder in
         (("v1", "validation_drafts"), ("v2", "validation_drafts_v2"), ("v3", "validation_drafts_v3"),
-         ("v4", "validation_drafts_v4"))}
+         ("v4", "validation_drafts_v4"), ("v5", "validation_drafts_v5"))}
 COMMAND = ".venv/bin/python bench/validation_drafts.py"
 
 
