@@ -21,6 +21,25 @@ PAPER = {
         "and we release the prompt set together with the search code."
     ),
 }
+# An abstract longer than one passage: the document vector must not depend on which command reads it.
+LONG_PAPER = {
+    "arxiv_id": "2611.05313",
+    "title": "Monitoring Tool-Using Agents for Sabotage with Trusted Weaker Models",
+    "abstract": (
+        "Language-model agents increasingly act inside real software environments, where a misaligned or compromised "
+        "agent could insert subtle bugs, exfiltrate credentials or quietly disable tests. We study trusted monitoring: a "
+        "weaker model that is trusted not to collude reads every action the stronger agent proposes and assigns a "
+        "suspicion score, and the most suspicious actions are escalated to a limited budget of human audits. We build "
+        "a benchmark of 1,200 programming tasks in which a red-team policy tries to complete a hidden side task without "
+        "being caught, and we measure how often the monitor flags it at a two percent audit budget. Plain monitoring "
+        "catches 61 percent of successful sabotage attempts. Asking the monitor to reason about the task before scoring "
+        "raises this to 74 percent, and resampling the agent when an action looks suspicious, rather than executing it, "
+        "raises safety to 88 percent while costing only three percent of task success. We analyse the failures that "
+        "remain: most involve multi-step attacks where every individual action looks benign, which suggests monitors "
+        "should read trajectories rather than single steps. We release the benchmark tasks and the monitor prompts, but "
+        "not the red-team policy, and we discuss how these protocols could be evaluated against stronger attackers."
+    ),
+}
 
 
 @pytest.fixture
@@ -32,19 +51,26 @@ def home(seeded_real_home, tmp_path):
 
 
 def test_score_batch_and_review_agree(home, real_embedder, tmp_path):
-    feed = tmp_path / "feed.jsonl"
-    feed.write_text(json.dumps(PAPER) + "\n")
-    run_batch(home, embedder=real_embedder, inputs=[feed], out=tmp_path / "scores.jsonl")
-    [batch_row] = [json.loads(line) for line in (tmp_path / "scores.jsonl").read_text().splitlines()]
+    from corpus.passages import split_passages
+    from corpus.records import Paper
 
-    [scored] = score_documents(home, embedder=real_embedder, arxiv_ids=[PAPER["arxiv_id"]])
+    assert len(split_passages(Paper(title=LONG_PAPER["title"], abstract=LONG_PAPER["abstract"], source="x").embedding_text())) > 1
+    papers = [PAPER, LONG_PAPER]
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("".join(json.dumps(p) + "\n" for p in papers))
+    run_batch(home, embedder=real_embedder, inputs=[feed], out=tmp_path / "scores.jsonl")
+    rows = {row["arxiv_id"]: row for row in map(json.loads, (tmp_path / "scores.jsonl").read_text().splitlines())}
+
+    scored = score_documents(home, embedder=real_embedder, arxiv_ids=[p["arxiv_id"] for p in papers])
 
     session = ReviewSession.open(home, "agreement")
-    [item_id] = session.add_papers([PAPER["arxiv_id"]])
-    queued = session.score(real_embedder)[item_id].scores
+    item_ids = session.add_papers([p["arxiv_id"] for p in papers])
+    queued = session.score(real_embedder)
 
-    for record in (scored.scores, queued):
-        assert (record.tier, record.reasons) == (batch_row["tier"], batch_row["reasons"])
-        for axis in ("safety", "safety_std", "capabilities", "capabilities_std", "hazard", "hazard_std", "differential"):
-            assert getattr(record, axis) == pytest.approx(batch_row[axis], abs=1e-6), axis
-    assert batch_row["tier"] != "publish" and "misuse-hazard" in batch_row["reasons"], batch_row
+    for paper, document, item_id in zip(papers, scored, item_ids):
+        batch_row = rows[paper["arxiv_id"]]
+        for record in (document.scores, queued[item_id].scores):
+            assert (record.tier, record.reasons) == (batch_row["tier"], batch_row["reasons"]), paper["arxiv_id"]
+            for axis in ("safety", "safety_std", "capabilities", "capabilities_std", "hazard", "hazard_std", "differential"):
+                assert getattr(record, axis) == pytest.approx(batch_row[axis], abs=1e-6), (paper["arxiv_id"], axis)
+    assert rows[PAPER["arxiv_id"]]["tier"] != "publish" and "misuse-hazard" in rows[PAPER["arxiv_id"]]["reasons"]

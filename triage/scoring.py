@@ -130,10 +130,16 @@ def score_one(
     store: Store, probe: ProbeSet, index: PaperIndex, embedder: Embedder, item: ScoreInput, policy: TierPolicy,
     *, k_similar: int = 5, reporter: Reporter | None = None,
 ) -> DocumentScore:
-    """Score a document as a whole (mean of its passage vectors) and passage by passage, with its evidence."""
+    """Score a document as a whole and passage by passage, with its evidence."""
     texts = [p.text for p in item.passages] or [item.text]
     vectors, _ = embed_texts(store, embedder, texts, reporter=reporter, label="embedding passages")
-    doc_vector = mean_vector(vectors)
+    if item.kind == "paper":
+        # A paper (title and abstract) is read as one text, as batch, the index and every training label read it, so
+        # the three commands agree; on abstracts the mean of passage vectors ranked held-out sources no better
+        # (docs/BENCHMARKS.md). A draft or pasted text may run to many pages: the mean of its passages.
+        doc_vector = embed_texts(store, embedder, [item.text])[0][0]
+    else:
+        doc_vector = mean_vector(vectors)
     exclude = {item.exclude_row} if item.exclude_row is not None else set()
     match = prior_work(store, index, embedder, texts, vectors, k=k_similar, exclude=exclude)
     similar = [PriorWork(id=h.arxiv_id or h.id, title=h.title, similarity=h.similarity, year=h.year, url=h.url) for h in match.hits]
