@@ -85,7 +85,8 @@ def test_hazard_is_flagged_even_when_the_ensemble_abstains():
 
 
 def test_a_hazard_spread_that_reaches_the_line_holds_a_publish_when_the_group_asks():
-    decision = decide_tier(TierPolicy(hazard_spread=1.0), safety=0.97, capabilities=0.05, hazard=0.6, differential=6.4, **dict(CLEAR, hazard_std=0.2))
+    below = TierPolicy().hazard - 0.1  # one spread (0.2) reaches the line
+    decision = decide_tier(TierPolicy(hazard_spread=1.0), safety=0.97, capabilities=0.05, hazard=below, differential=6.4, **dict(CLEAR, hazard_std=0.2))
     assert decision.tier == "review" and decision.reasons == ["uncertain-hazard", "safety-dominant"]
 
 
@@ -107,5 +108,5 @@ def test_policy_file_overrides_and_rejects_unknown_keys(tmp_path):
 
 
 def test_by_default_a_hazard_spread_below_the_line_does_not_hold_a_publish():
-    decision = decide_tier(POLICY, safety=0.97, capabilities=0.05, hazard=0.6, differential=6.4, **dict(CLEAR, hazard_std=0.2))
+    decision = decide_tier(POLICY, safety=0.97, capabilities=0.05, hazard=POLICY.hazard - 0.1, differential=6.4, **dict(CLEAR, hazard_std=0.2))
     assert decision.tier == "publish" and decision.reasons == ["safety-dominant"]
