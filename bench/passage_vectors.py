@@ -31,12 +31,13 @@ def passage_means(source: Source) -> Source:
 
     assert source.texts is not None
     rows = np.flatnonzero(source.evaluate)
-    pieces, owner = [], []
+    pieces: list[str] = []
+    owners: list[int] = []
     for row in rows:
         passages = [p.text for p in split_passages(source.texts[row])] or [source.texts[row]]
         pieces += passages
-        owner += [row] * len(passages)
-    vectors, owner = _embed(pieces), np.array(owner)
+        owners += [int(row)] * len(passages)
+    vectors, owner = _embed(pieces), np.array(owners)
     out = source.vectors.copy()
     for row in rows:
         out[row] = mean_vector(vectors[owner == row])
