@@ -102,6 +102,7 @@ def test_similar_formats_with_the_fake_embedder(capsys, fmt):
         assert result.out.splitlines()[0] == "rank,similarity,year,id,title" and len(result.out.splitlines()) == 4
     else:
         assert "similarity" in result.out
+        assert "Ranked by the dense and lexical (BM25) ranks fused" in " ".join(result.out.split())
 
 
 def test_stats_and_index_build(capsys):

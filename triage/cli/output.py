@@ -77,8 +77,12 @@ def say(message: str) -> None:
     sys.stdout.write(terminal_text(message) + "\n")
 
 
-def render(rows: Sequence[dict], fmt: OutputFormat, *, columns: Sequence[str] | None = None, title: str | None = None, payload: Any = None) -> None:
-    """Print `rows`. JSON prints `payload` when given (a richer object than the table), else the rows."""
+def render(
+    rows: Sequence[dict], fmt: OutputFormat, *, columns: Sequence[str] | None = None, title: str | None = None, payload: Any = None,
+    caption: str | None = None,
+) -> None:
+    """Print `rows`. JSON prints `payload` when given (a richer object than the table), else the rows. `caption`, a
+    line under the table, explains it; JSON and CSV carry data only."""
     if fmt is OutputFormat.json:
         sys.stdout.write(terminal_json(payload if payload is not None else list(rows), indent=2, default=str) + "\n")
         return
@@ -97,7 +101,10 @@ def render(rows: Sequence[dict], fmt: OutputFormat, *, columns: Sequence[str] | 
     cells = [[terminal_text(_cell(row.get(c))) for c in columns] for row in rows]
     # Not a terminal: rich takes COLUMNS when set, else 80; tables are laid out for that width either way.
     console = Console(highlight=False)
-    table = Table(title=Text(terminal_text(title)) if title else None, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(
+        title=Text(terminal_text(title)) if title else None, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+        caption=Text(terminal_text(caption)) if caption else None, caption_justify="left",
+    )
     for i, (column, width) in enumerate(zip(columns, _column_widths(columns, cells, console.width))):
         numeric = bool(rows) and isinstance(rows[0].get(column), (int, float))
         style: dict[str, Any]

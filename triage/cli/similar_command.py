@@ -59,4 +59,9 @@ def similar(
         for h in result.hits
     ]
     payload = [{key: value for key, value in asdict(h).items() if key != "summary"} for h in result.hits]
-    render(rows, fmt, title=f"Most similar to: {result.query[:70]}", payload=payload)
+    # Only a dense list is in similarity order: say what the rank follows, so the column does not read as a bug.
+    caption = {
+        RetrievalMode.hybrid: "Ranked by the dense and lexical (BM25) ranks fused; similarity is the embedding cosine.",
+        RetrievalMode.lexical: "Ranked by BM25 over titles and abstracts; similarity is the embedding cosine.",
+    }.get(mode)
+    render(rows, fmt, title=f"Most similar to: {result.query[:70]}", payload=payload, caption=caption)
