@@ -85,7 +85,7 @@ def test_hazard_is_flagged_even_when_the_ensemble_abstains():
 
 
 def test_a_hazard_spread_that_reaches_the_line_holds_a_publish_when_the_group_asks():
-    below = TierPolicy().hazard - 0.1  # one spread (0.2) reaches the line
+    below = POLICY.hazard - 0.1  # one spread (0.2) reaches the line
     decision = decide_tier(TierPolicy(hazard_spread=1.0), safety=0.97, capabilities=0.05, hazard=below, differential=6.4, **dict(CLEAR, hazard_std=0.2))
     assert decision.tier == "review" and decision.reasons == ["uncertain-hazard", "safety-dominant"]
 
