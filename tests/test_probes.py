@@ -231,3 +231,30 @@ def test_titles_train_the_topic_word_heads_but_not_hazard(fake_embedder):
     term = word_head.lexicon.terms.index("zebraword")
     weight = dict(zip(word_head.heads, word_head.weights[0, :, term]))
     assert weight["safety"] > 0.1 and weight["hazard"] == 0.0
+
+
+def test_training_runs_on_one_blas_thread_and_leaves_the_setting_as_it_was(fake_embedder, monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    import models.probe_training as training
+
+    def blas_threads() -> set[int]:
+        return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+    seen: list[set[int]] = []
+    fit = training._fit
+
+    def watching_fit(*args, **kwargs):
+        seen.append(blas_threads())
+        return fit(*args, **kwargs)
+
+    monkeypatch.setattr(training, "_fit", watching_fit)
+    labels = [item.to_label() for item in load_seed()[::6]]
+    data = _training_set(labels, fake_embedder.encode, words=False)
+    before = blas_threads()
+    train_probe_set(data, embedder_id="t", label_set={}, config=FAST)
+    assert seen and all(threads == {1} for threads in seen)
+    assert blas_threads() == before
+    seen.clear()
+    train_probe_set(data, embedder_id="t", label_set={}, config=TrainingConfig(members=4, folds=3, blas_threads=None))
+    assert seen and all(threads == before for threads in seen)
