@@ -234,6 +234,7 @@ def test_titles_train_the_topic_word_heads_but_not_hazard(fake_embedder):
 
 
 def test_training_runs_on_one_blas_thread_and_leaves_the_setting_as_it_was(fake_embedder, monkeypatch):
+    import sklearn.linear_model  # noqa: F401  (scipy's BLAS, if it has its own, is loaded before `before` is read)
     from threadpoolctl import threadpool_info
 
     import models.probe_training as training
