@@ -23,7 +23,7 @@ DATA = ROOT.parent / "shared" / "data" / "arxiv-daily-cs-sample" / "arxiv_cs_CL_
 OUT = ROOT / "bench" / "out" / "embed_throughput.md"
 sys.path.insert(0, str(ROOT))
 
-from bench.report import write_section  # noqa: E402
+from bench.report import spread, write_section  # noqa: E402
 from models.embedders import BUNDLED_MODEL_ID, bundled_model_path  # noqa: E402
 
 # Fresh interpreters, timed from outside: interpreter start + imports + model load + one short text, as a user feels it.
@@ -56,10 +56,6 @@ def cold_start(code: str, repetitions: int) -> list[float]:
         subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True)
         times.append(time.perf_counter() - start)
     return times
-
-
-def spread(values: list[float], unit: str = "", digits: int = 1) -> str:
-    return f"{statistics.median(values):.{digits}f}{unit} ({min(values):.{digits}f}–{max(values):.{digits}f})"
 
 
 def main() -> int:

@@ -44,7 +44,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.report import SHARED_DATA, machine, write_section  # noqa: E402
+from bench.report import SHARED_DATA, machine, spread, write_section  # noqa: E402
 
 SAMPLE = SHARED_DATA / "arxiv-daily-cs-sample" / "arxiv_cs_CL_AI_LG_sample10k.jsonl.gz"
 WORK = ROOT / "bench" / "out" / "index-work"
@@ -73,10 +73,6 @@ def reset_peak_rss() -> bool:
         return True
     except OSError:
         return False
-
-
-def spread(values: list[float], digits: int = 1) -> str:
-    return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}–{max(values):.{digits}f})"
 
 
 def mb(value: float) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import statistics
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -13,6 +14,11 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 
 def machine() -> str:
     return f"{os.cpu_count()} CPU cores, {platform.processor() or platform.machine()}, Python {platform.python_version()}"
+
+
+def spread(values: list[float], digits: int = 1) -> str:
+    """Repeated timings as "median (min–max)"."""
+    return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}–{max(values):.{digits}f})"
 
 
 def write_section(name: str, markdown: str) -> None:

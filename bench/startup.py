@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.report import machine, write_section  # noqa: E402
+from bench.report import machine, spread, write_section  # noqa: E402
 
 DRAFT = ROOT / "triage" / "data" / "examples" / "interpretability_sae_draft.md"
 
@@ -38,10 +38,6 @@ def timed(command: list[str], env: dict[str, str]) -> float:
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed ({done.returncode}): {done.stderr.strip()[-500:]}")
     return elapsed
-
-
-def spread(values: list[float]) -> str:
-    return f"{statistics.median(values):.2f} ({min(values):.2f}–{max(values):.2f})"
 
 
 def main() -> int:
@@ -88,7 +84,7 @@ def main() -> int:
     for name, values in times.items():
         target = targets.get(name)
         verdict = "" if target is None else ("met" if statistics.median(values) < target else "missed") + f" (< {target} s)"
-        rows.append(f"| {name} | {spread(values)} | {statistics.median(values) / onnx_score:.2f}x | {verdict} |")
+        rows.append(f"| {name} | {spread(values, 2)} | {statistics.median(values) / onnx_score:.2f}x | {verdict} |")
     words = len(DRAFT.read_text(encoding="utf-8").split())
     markdown = "\n".join([
         "## Start-up (issue 6, target 1)",

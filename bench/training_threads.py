@@ -21,10 +21,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.report import machine, write_section  # noqa: E402
+from bench.report import machine, spread, write_section  # noqa: E402
 
 COMMAND = ".venv/bin/python bench/training_threads.py"
 HOME = ROOT / "bench" / "out" / "training-threads-home"  # an embedding cache: the seed's vectors ship, so this is quick
+DEFAULT, ONE = "the library's default", "one BLAS thread (shipped)"
 
 
 def main() -> int:
@@ -45,22 +46,21 @@ def main() -> int:
     with open_store(workspace) as store:
         data, _ = build_training_set(store, embedder)
     blas = ", ".join(f"{i['internal_api']} {i.get('version') or ''} ({i['num_threads']} threads by default)" for i in threadpool_info() if i["user_api"] == "blas")
-    configs = {"the library's default": TrainingConfig(blas_threads=None), "one BLAS thread (shipped)": TrainingConfig()}
+    configs = {DEFAULT: TrainingConfig(blas_threads=None), ONE: TrainingConfig()}
     seconds: dict[str, list[float]] = {name: [] for name in configs}
     probes = {}
-    for rep in range(args.reps):
+    for _ in range(args.reps):
         for name, config in configs.items():
             started = time.perf_counter()
             probes[name] = train_probe_set(data, embedder_id=embedder.model_id, label_set={}, config=config)
             seconds[name].append(time.perf_counter() - started)
             print(f"{name}: {seconds[name][-1]:.1f} s", flush=True)
 
-    seed_rows = np.array([t is not None for t in data.texts or []]) & (data.pools == 0)
-    texts = [t for t, keep in zip(data.texts or [], seed_rows) if keep and t is not None]
+    assert data.texts is not None and data.pools is not None
+    seed_rows = np.array([t is not None for t in data.texts]) & (data.pools == 0)
+    texts = [t for t, keep in zip(data.texts, seed_rows) if keep]
     scores = {name: probe.predict(data.vectors[seed_rows], texts).mean for name, probe in probes.items()}
-    base, shipped = (scores[name] for name in configs)
-    heads = list(probes["one BLAS thread (shipped)"].heads)
-    medians = {name: statistics.median(v) for name, v in seconds.items()}
+    heads = list(probes[ONE].heads)
     lines = [
         "## Training the default probe: BLAS threads",
         "",
@@ -71,10 +71,10 @@ def main() -> int:
         "|---|---|",
     ]
     for name, values in seconds.items():
-        lines.append(f"| {name} | {medians[name]:.1f} ({min(values):.1f}–{max(values):.1f}) |")
+        lines.append(f"| {name} | {spread(values)} |")
     lines += [
         "",
-        f"Ratio: {medians[next(iter(configs))] / medians['one BLAS thread (shipped)']:.2f}x faster with one thread. "
+        f"Ratio: {statistics.median(seconds[DEFAULT]) / statistics.median(seconds[ONE]):.2f}x faster with one thread. "
         f"The two probes' scores of the seed's {len(texts):,} label texts (summaries and titles; P per axis; the solver stops within its tolerance at a "
         "slightly different point when the order of floating-point sums changes):",
         "",
@@ -82,7 +82,7 @@ def main() -> int:
         "|---|---|---|---|",
     ]
     for axis in AXES:
-        diff = np.abs(base[:, heads.index(axis)] - shipped[:, heads.index(axis)])
+        diff = np.abs(scores[DEFAULT][:, heads.index(axis)] - scores[ONE][:, heads.index(axis)])
         lines.append(f"| {axis} | {np.median(diff):.4f} | {diff.max():.3f} | {int((diff > 0.05).sum())} |")
     markdown = "\n".join(lines)
     write_section("training-threads", markdown)
