@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 
@@ -10,7 +11,7 @@ import numpy as np
 from models.axes import CAPABILITIES, HAZARD, SAFETY
 from models.errors import ModelError
 from models.metrics import binary_report
-from models.probes import AREA_PREFIX, ProbeSet, neighbour_vote
+from models.probes import AREA_PREFIX, ProbeSet, log_sum_exp, neighbour_vote
 from models.word_features import Lexicon, WordHead
 
 AXES = (SAFETY, CAPABILITIES, HAZARD)
@@ -18,6 +19,8 @@ REQUIRED_AXES = (SAFETY, CAPABILITIES)  # hazard may be unlabelled in a user's o
 MIN_PER_CLASS = 2
 MIN_SLOPE = 0.1  # below this the held-out fit has not seen the linear head work
 MIN_VOTE_POSITIVES = 30  # positive items an axis needs before the neighbour vote joins its stack
+MIN_FACET_POSITIVES = 20  # positive rows an area needs to be a facet of its own; rarer areas join the axis's "other" facet
+FACET_PREFIX = "facet:"
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,13 @@ class TrainingConfig:
     # one thread the default probe trains 1.45x faster on 2 cores (bench/training_threads.py), and the fit no longer
     # depends on how many cores the machine has.
     blas_threads: int | None = 1
+    # Heads fitted at once, each on one BLAS thread (None: one per core). The fits are independent, so the result is
+    # the same for any number; two at once train the default probe 1.25x faster on 2 cores (bench/training_threads.py).
+    fit_threads: int | None = None
+    # These axes' linear logit is the log-sum-exp of one head per area of the axis (its facets, each against the
+    # axis's negatives) instead of one head: safety is a union of unlike areas (circuits, jailbreak defences, decision
+    # theory), which one hyperplane in the embedding separates from everything else worse than several do.
+    facet_axes: tuple[str, ...] = (SAFETY,)
 
 
 @dataclass
@@ -66,6 +76,7 @@ class TrainingSet:
     pools: np.ndarray | None = None  # (n,) 0 or 1: which pool a row is in (1 = the shipped arXiv sample); None: one pool
     texts: list[str | None] | None = None  # (n,) each row's text, None where only its vector ships; None: no word head
     title_rows: np.ndarray | None = None  # (n,) bool: rows whose text is only a title, the paper's text not shipping (see title_word_axes)
+    facets: dict[str, list[str]] = field(default_factory=dict)  # axis -> the area heads that split its positives (see facet_axes)
 
     def __post_init__(self) -> None:
         if len(self.vectors) != len(self.labels) or len(self.vectors) != len(self.groups):
@@ -184,28 +195,62 @@ def _word_row_mask(data: TrainingSet, config: TrainingConfig, head: int) -> np.n
 
 def _fit_word_heads(
     words: WordRows, labels: np.ndarray, subset: np.ndarray, config: TrainingConfig, row_weights: dict[int, np.ndarray],
-    starts: dict[int, tuple[np.ndarray, float]] | None = None,
-) -> dict[int, tuple[np.ndarray, float]]:
+    pool: Executor, starts: dict[int, tuple[np.ndarray, float]] | None = None,
+) -> dict[int, Future]:
     """A word head per trainable head in `row_weights`, fitted on `subset` (a mask over the word rows) with those row
-    weights: {head: (weights, bias)}."""
+    weights: {head: future of (weights, bias)}."""
+    matrix, rows = words.matrix[subset], words.rows[subset]  # type: ignore[index]
     fitted = {}
     for h, weight in row_weights.items():
-        y = labels[words.rows[subset], h]
+        y = labels[rows, h]
         if _trainable(y):
-            fitted[h] = _fit(
-                words.matrix[subset], y, config.c, balanced=False, sample_weight=weight[words.rows[subset]],  # type: ignore[index]
-                start=(starts or {}).get(h),
-            )
+            fitted[h] = pool.submit(_fit, matrix, y, config.c, balanced=False, sample_weight=weight[rows], start=(starts or {}).get(h))
     return fitted
 
 
+@dataclass
+class Component:
+    """One linear head an axis's logit is built from: the axis itself, or one of its facets (see `facet_axes`)."""
+
+    head: str  # the probe head its weights are stored as
+    target: np.ndarray  # (n,) 0/1, NaN where the row does not train it
+    weight: np.ndarray  # (n,) row weights
+
+
+def axis_components(data: TrainingSet, config: TrainingConfig, h: int) -> list[Component]:
+    """The heads behind axis `h`: itself, or, for a facet axis, one head per area with enough positives and one for
+    the positives none of those areas holds, each against every negative of the axis (positives of other facets
+    do not train it). The axis's linear logit is the log-sum-exp of its components' logits."""
+    name, y = data.heads[h], data.labels[:, h]
+    single = [Component(name, y, pool_weights(y, data.pools, config.pool_weight))]
+    if name not in config.facet_axes or not data.facets.get(name):
+        return single
+    facets, covered = [], np.zeros(len(y), dtype=bool)
+    for area in data.facets[name]:
+        member = (y == 1) & (data.labels[:, data.heads.index(area)] == 1)
+        if member.sum() >= MIN_FACET_POSITIVES:
+            facets.append((area.removeprefix(AREA_PREFIX), member))
+            covered |= member
+    other = (y == 1) & ~covered
+    if other.sum() >= MIN_FACET_POSITIVES:
+        facets.append(("other", other))
+    if len(facets) < 2:
+        return single
+    components = []
+    for facet, member in facets:
+        target = np.where(y == 0, 0.0, np.nan)
+        target[member] = 1.0
+        components.append(Component(f"{FACET_PREFIX}{name}:{facet}", target, pool_weights(target, data.pools, config.pool_weight)))
+    return components
+
+
 def held_out_signals(
-    data: TrainingSet, config: TrainingConfig, row_weights: dict[int, np.ndarray], words: WordRows | None = None,
-    word_weights: dict[int, np.ndarray] | None = None,
+    data: TrainingSet, config: TrainingConfig, components: dict[int, list[Component]], pool: Executor,
+    words: WordRows | None = None, word_weights: dict[int, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Out-of-fold linear logits (for the heads in `row_weights`, fitted with those row weights), neighbour votes and
-    word-head logits (for the heads in `word_weights`, on the rows with text that their weights train on) for every
-    row, from folds that never saw the row's group."""
+    """Out-of-fold linear logits (for the axes in `components`, each the log-sum-exp of its components' fits),
+    neighbour votes and word-head logits (for the heads in `word_weights`, on the rows with text that their weights
+    train on) for every row, from folds that never saw the row's group."""
     rng = np.random.default_rng(config.seed)
     fold = _group_folds(data.groups, config.folds, rng)
     logits = np.full(data.labels.shape, np.nan, dtype=np.float32)
@@ -216,21 +261,28 @@ def held_out_signals(
         train, test = fold != k, fold == k
         anchors = data.anchor_rows[anchor_fold != k]
         votes[test] = neighbour_vote(data.vectors[test], data.vectors[anchors], data.labels[anchors])
-        for h, row_weight in row_weights.items():
-            if _trainable(data.labels[train, h]):
-                w, b = _fit(data.vectors[train], data.labels[train, h], config.c, balanced=False, sample_weight=row_weight[train])
-                logits[test, h] = data.vectors[test] @ w + b
+        x_train, x_test = data.vectors[train], data.vectors[test]
+        fits = {
+            h: [pool.submit(_fit, x_train, part.target[train], config.c, balanced=False, sample_weight=part.weight[train])
+                for part in parts if _trainable(part.target[train])]
+            for h, parts in components.items()
+        }
+        word_fits = _fit_word_heads(words, data.labels, train[words.rows], config, word_weights, pool) if words is not None and word_weights else {}
+        for h, futures in fits.items():
+            if futures:
+                logits[test, h] = log_sum_exp(np.stack([x_test @ w + b for w, b in (f.result() for f in futures)], axis=-1))
         if words is not None and word_weights:
             tested = words.rows[test[words.rows]]
-            for h, (w, b) in _fit_word_heads(words, data.labels, train[words.rows], config, word_weights).items():
+            for h, future in word_fits.items():
+                w, b = future.result()
                 trains = word_weights[h][tested] > 0  # rows a word head does not train on are not in its stack either
                 word_logits[tested[trains], h] = (words.matrix[test[words.rows]] @ w + b)[trains]  # type: ignore[index]
     return logits, votes, word_logits
 
 
 def train_probe_set(data: TrainingSet, *, embedder_id: str, label_set: dict, config: TrainingConfig | None = None) -> ProbeSet:
-    """Axes: a pool-balanced logistic head stacked with a neighbour label vote and, where texts are at hand, a word
-    head; the stack is fitted on held-out folds.
+    """Axes: a pool-balanced logistic head (for a facet axis, one per area and their log-sum-exp) stacked with a
+    neighbour label vote and, where texts are at hand, a word head; the stack is fitted on held-out folds.
 
     Member 0 is fitted on every row and gives the score; the other members are bootstrap refits of the vector and
     word heads whose spread is the uncertainty. Areas are evidence, not decisions: one logistic head each, at the
@@ -241,15 +293,18 @@ def train_probe_set(data: TrainingSet, *, embedder_id: str, label_set: dict, con
     from threadpoolctl import threadpool_limits  # installed with scikit-learn
 
     config = config or TrainingConfig()
-    with threadpool_limits(limits=config.blas_threads, user_api="blas"):
-        return _train(data, embedder_id, label_set, config)
+    with threadpool_limits(limits=config.blas_threads, user_api="blas"), ThreadPoolExecutor(config.fit_threads) as pool:
+        return _train(data, embedder_id, label_set, config, pool)
 
 
-def _train(data: TrainingSet, embedder_id: str, label_set: dict, config: TrainingConfig) -> ProbeSet:
+def _train(data: TrainingSet, embedder_id: str, label_set: dict, config: TrainingConfig, pool: Executor) -> ProbeSet:
     x = data.vectors.astype(np.float32)
     axes = [data.heads.index(name) for name in AXES if name in data.heads]
     word_heads = [h for h in axes if data.heads[h] in config.word_axes]
-    n_heads, dim, members = len(data.heads), x.shape[1], config.members + 1
+    components = {h: axis_components(data, config, h) for h in axes}
+    facets = {data.heads[h]: [part.head for part in parts] for h, parts in components.items() if len(parts) > 1}
+    heads = list(data.heads) + [head for names in facets.values() for head in names]
+    n_heads, dim, members = len(heads), x.shape[1], config.members + 1
     weights = np.zeros((members, n_heads, dim), dtype=np.float32)
     bias = np.full((members, n_heads), -10.0, dtype=np.float32)  # an untrained head says "no" (P ~ 0)
     scale, shift = np.ones(n_heads, dtype=np.float32), np.zeros(n_heads, dtype=np.float32)
@@ -257,36 +312,45 @@ def _train(data: TrainingSet, embedder_id: str, label_set: dict, config: Trainin
     row_weights = {h: pool_weights(data.labels[:, h], data.pools, config.pool_weight) for h in axes}
     words = word_rows(data) if word_heads else None
     word_weights = {h: row_weights[h] * _word_row_mask(data, config, h) for h in word_heads}
-    logits, votes, word_logits = held_out_signals(data, config, row_weights, words, word_weights)
+    logits, votes, word_logits = held_out_signals(data, config, components, pool, words, word_weights)
     rng = np.random.default_rng(config.seed + 1)
     samples = [np.ones(len(x))] + [_bootstrap_weights(data.groups, rng) for _ in range(config.members)]
     metrics, untrained = {}, []
+    # (head row, target, row weight) of every linear head: each axis's components and the areas. Member 0 fits on
+    # every row; the bootstrap members start from its weights, so they are fitted after it.
+    linear: list[tuple[int, np.ndarray, np.ndarray | None]] = []
     for h, name in enumerate(data.heads):
         y = data.labels[:, h]
         if not _trainable(y):
             untrained.append(name)
             continue
-        if h in axes:
-            scored = ~np.isnan(y) & ~np.isnan(logits[:, h])
-            # With few positive examples the neighbour vote is mostly noise and its stacking weight overfits
-            # (leave-one-source-out: hazard from 10 positives fell from 0.77 to 0.52 AUROC), so it is left out.
-            use_vote = np.nansum(data.labels[data.anchor_rows, h]) >= MIN_VOTE_POSITIVES
-            columns = [logits[:, h], votes[:, h] if use_vote else np.zeros(len(y)), np.zeros(len(y))]
-            with_words = scored & ~np.isnan(word_logits[:, h])
-            if with_words.sum() >= 2 * MIN_PER_CLASS and _trainable(y[with_words]):
-                # The word head exists only on rows with text, so the three-way stack is fitted on those rows.
-                scored, columns[2] = with_words, word_logits[:, h]
-            features = np.column_stack([c[scored] for c in columns])
-            theta = _stack(features, y[scored], row_weights[h][scored])
-            scale[h], vote_scale[h], word_scale[h], shift[h] = theta
-            calibrated = 1 / (1 + np.exp(-np.clip(features @ theta[:-1] + theta[-1], -30, 30)))
-            metrics[name] = binary_report(y[scored], calibrated)
-            for m, sample in enumerate(samples):
-                start = (weights[0, h], float(bias[0, h])) if m else None
-                weights[m, h], bias[m, h] = _fit(x, y, config.c, balanced=False, sample_weight=row_weights[h] * sample, start=start)
-        else:
-            w, b = _fit(x, y, config.c, balanced=False)
-            weights[:, h], bias[:, h] = w, b
+        if h not in axes:
+            linear.append((h, y, None))
+            continue
+        scored = ~np.isnan(y) & ~np.isnan(logits[:, h])
+        # With few positive examples the neighbour vote is mostly noise and its stacking weight overfits
+        # (leave-one-source-out: hazard from 10 positives fell from 0.77 to 0.52 AUROC), so it is left out.
+        use_vote = np.nansum(data.labels[data.anchor_rows, h]) >= MIN_VOTE_POSITIVES
+        columns = [logits[:, h], votes[:, h] if use_vote else np.zeros(len(y)), np.zeros(len(y))]
+        with_words = scored & ~np.isnan(word_logits[:, h])
+        if with_words.sum() >= 2 * MIN_PER_CLASS and _trainable(y[with_words]):
+            # The word head exists only on rows with text, so the three-way stack is fitted on those rows.
+            scored, columns[2] = with_words, word_logits[:, h]
+        features = np.column_stack([c[scored] for c in columns])
+        theta = _stack(features, y[scored], row_weights[h][scored])
+        scale[h], vote_scale[h], word_scale[h], shift[h] = theta
+        calibrated = 1 / (1 + np.exp(-np.clip(features @ theta[:-1] + theta[-1], -30, 30)))
+        metrics[name] = binary_report(y[scored], calibrated)
+        linear += [(heads.index(part.head), part.target, part.weight) for part in components[h]]
+    first = [pool.submit(_fit, x, y, config.c, balanced=False, sample_weight=weight) for _, y, weight in linear]
+    for (k, _, _), future in zip(linear, first):
+        weights[:, k], bias[:, k] = future.result()  # areas keep member 0's head in every member
+    refits = {
+        (m, k): pool.submit(_fit, x, y, config.c, balanced=False, sample_weight=weight * samples[m], start=(weights[0, k], float(bias[0, k])))
+        for k, y, weight in linear if weight is not None for m in range(1, members)
+    }
+    for (m, k), future in refits.items():
+        weights[m, k], bias[m, k] = future.result()
     word_head, stacked_words = None, [h for h in word_heads if word_scale[h] > 0]
     if words is not None and stacked_words:
         # Each member refits the word heads on its own bootstrap sample too, so the spread covers both heads.
@@ -296,27 +360,34 @@ def _train(data: TrainingSet, embedder_id: str, label_set: dict, config: Trainin
             weights=np.zeros((members, len(stacked_words), len(words.lexicon.terms)), dtype=np.float32),
             bias=np.zeros((members, len(stacked_words)), dtype=np.float32),
         )
-        for m, sample in enumerate(samples):
-            starts = {h: (word_head.weights[0, k], float(word_head.bias[0, k])) for k, h in enumerate(stacked_words)} if m else None
-            fitted = _fit_word_heads(words, data.labels, every, config, {h: word_weights[h] * sample for h in stacked_words}, starts)
+        point = _fit_word_heads(words, data.labels, every, config, {h: word_weights[h] for h in stacked_words}, pool)
+        for k, h in enumerate(stacked_words):
+            word_head.weights[0, k], word_head.bias[0, k] = point[h].result()
+        starts = {h: (word_head.weights[0, k], float(word_head.bias[0, k])) for k, h in enumerate(stacked_words)}
+        member_fits = {
+            m: _fit_word_heads(words, data.labels, every, config, {h: word_weights[h] * samples[m] for h in stacked_words}, pool, starts)
+            for m in range(1, members)
+        }
+        for m, fitted in member_fits.items():
             for k, h in enumerate(stacked_words):
-                word_head.weights[m, k], word_head.bias[m, k] = fitted[h]
+                word_head.weights[m, k], word_head.bias[m, k] = fitted[h].result()
     card = {
         "embedder_id": embedder_id,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "label_set": label_set,
-        "training": asdict(config) | {"design": "pool-balanced logistic head + neighbour vote + word head, stacked on held-out folds"},
+        "training": asdict(config) | {"design": "pool-balanced logistic head (facet axes: one per area, log-sum-exp) + neighbour vote + word head, stacked on held-out folds"},
         "point_member": True,
         "cv_metrics": metrics,
         "untrained_heads": untrained,
         "rows": int(len(x)),
     }
     in_bag = np.stack([sample[data.anchor_rows] > 0 for sample in samples])
+    facet_labels = [part.target[data.anchor_rows] for parts in components.values() if len(parts) > 1 for part in parts]
     return ProbeSet(
         weights=weights, bias=bias, platt_scale=scale, platt_shift=shift, vote_scale=vote_scale,
-        heads=list(data.heads), anchors=x[data.anchor_rows].astype(np.float16),
-        anchor_labels=data.labels[data.anchor_rows].astype(np.float32), anchor_members=in_bag,
-        anchor_info=list(data.anchor_info), card=card,
+        heads=heads, anchors=x[data.anchor_rows].astype(np.float16),
+        anchor_labels=np.column_stack([data.labels[data.anchor_rows], *facet_labels]).astype(np.float32), anchor_members=in_bag,
+        anchor_info=list(data.anchor_info), card=card | {"facets": facets},
         word_head=word_head,
     )
 

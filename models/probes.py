@@ -32,10 +32,11 @@ def neighbour_vote(
     Unknown labels (NaN) do not vote. `sims` may pass precomputed similarities (-inf hides an anchor).
     """
     if sims is None:
-        sims = np.asarray(vectors, dtype=np.float32) @ np.asarray(anchors, dtype=np.float32).T
-    k = min(k, sims.shape[1])
-    top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-    top_sims = np.take_along_axis(sims, top, axis=1)
+        top_sims, top = _nearest(np.asarray(vectors, dtype=np.float32), np.asarray(anchors, dtype=np.float32), k)
+    else:
+        k = min(k, sims.shape[1])
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        top_sims = np.take_along_axis(sims, top, axis=1)
     weight = np.exp(temperature * (top_sims - top_sims.max(axis=1, keepdims=True)))
     weight = (weight / weight.sum(axis=1, keepdims=True))[:, :, None]  # (n, k, 1), sums to 1
     labels = anchor_labels[top]  # (n, k, heads)
@@ -44,6 +45,24 @@ def neighbour_vote(
     total = (known * weight).sum(axis=1)
     share = (positive + 0.25) / (total + 0.5)  # half a neighbour of even prior keeps the log-odds finite
     return np.log(share / (1 - share)).astype(np.float32)
+
+
+def _nearest(vectors: np.ndarray, anchors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Similarities and indices of each vector's `k` nearest anchors by inner product, through an exact FAISS search:
+    training votes every row against thousands of anchors, and a full similarity matrix with a partial sort over it
+    took twice as long (bench/training_threads.py)."""
+    import faiss
+
+    index = faiss.IndexFlatIP(anchors.shape[1])
+    index.add(np.ascontiguousarray(anchors))
+    sims, top = index.search(np.ascontiguousarray(vectors), min(k, len(anchors)))
+    return sims, top
+
+
+def log_sum_exp(logits: np.ndarray) -> np.ndarray:
+    """Log-sum-exp over the last axis: the soft maximum of component logits (one component: the logit itself)."""
+    top = logits.max(axis=-1, keepdims=True)
+    return (top + np.log(np.exp(logits - top).sum(axis=-1, keepdims=True)))[..., 0]
 
 
 @dataclass
@@ -57,9 +76,10 @@ class Prediction:
 
 @dataclass
 class ProbeSet:
-    """An ensemble of linear heads (safety, capabilities, hazard, one per area).
+    """An ensemble of linear heads (safety, capabilities, hazard, one per area, and the facets of a facet axis).
 
-    Per head, P = sigmoid(a * linear_logit + b * vote_logit + d * word_logit + c), where the vote is the
+    Per head, P = sigmoid(a * linear_logit + b * vote_logit + d * word_logit + c), where the linear logit of a facet
+    axis (the card's `facets`) is the log-sum-exp of its facet heads' logits, the vote is the
     similarity-weighted share of positive labels among the nearest labelled anchors and the word logit comes from a
     tf-idf head over the text itself; a, b, d and c are fitted on held-out folds, so the combination is also the
     calibration (b and d are 0 for area heads, and d for probes without a word head). With `point_member` in the
@@ -101,8 +121,7 @@ class ProbeSet:
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or vectors.shape[1] != self.weights.shape[2]:
             raise ModelError(f"probe expects {self.weights.shape[2]}-d vectors, got shape {vectors.shape}")
-        raw = np.einsum("nd,mhd->mnh", vectors, self.weights) + self.bias[:, None, :]
-        calibrated = self.platt_scale * raw + self.platt_shift
+        calibrated = self.platt_scale * self.linear_logits(vectors) + self.platt_shift
         if self.word_head is not None:
             if texts is None or len(texts) != len(vectors):
                 raise ModelError("this probe has a word head: score texts with their vectors")
@@ -124,6 +143,14 @@ class ProbeSet:
             mean, std = members.mean(axis=0), members.std(axis=0)
         clipped = np.clip(mean, 1e-6, 1 - 1e-6)
         return Prediction(mean=mean, std=std, logit=np.log(clipped / (1 - clipped)))
+
+    def linear_logits(self, vectors: np.ndarray) -> np.ndarray:
+        """(members, n, heads) logits of the linear heads, before calibration and the other signals. A facet axis's
+        logit is the log-sum-exp of its facets' logits (models/probe_training.py, `facet_axes`)."""
+        raw = np.einsum("nd,mhd->mnh", np.asarray(vectors, dtype=np.float32), self.weights) + self.bias[:, None, :]
+        for axis, parts in self.card.get("facets", {}).items():
+            raw[:, :, self.head(axis)] = log_sum_exp(raw[:, :, [self.head(part) for part in parts]])
+        return raw
 
     def nearest_labelled(self, vectors: np.ndarray, k: int = 3) -> tuple[np.ndarray, np.ndarray]:
         """Indices into `anchor_info` and cosine similarities of the `k` nearest labelled examples."""

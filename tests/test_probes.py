@@ -12,7 +12,7 @@ from models.metrics import auroc, expected_calibration_error
 from models.probe_training import TrainingConfig, TrainingSet, head_names, pool_weights, train_probe_set
 from models.probes import load_probe
 from triage.labels import training_rows
-from triage.seed import load_seed, taxonomy_areas
+from triage.seed import axis_facets, load_seed, taxonomy_areas
 
 FAST = TrainingConfig(members=4, folds=3)
 
@@ -29,7 +29,7 @@ def _training_set(labels, embed, *, words: bool = True) -> TrainingSet:
     texts, y, groups, anchors, info = training_rows(labels, areas)
     return TrainingSet(
         vectors=embed(texts), labels=y, heads=head_names(areas), groups=groups, anchor_rows=np.array(anchors), anchor_info=info,
-        texts=list(texts) if words else None,
+        texts=list(texts) if words else None, facets=axis_facets(),
     )
 
 
@@ -59,7 +59,7 @@ def test_training_separates_held_out_items(real_split):
 def test_calibration_reduces_ece_on_a_held_out_split(real_split):
     data, test, test_vectors = real_split
     probe = train_probe_set(data, embedder_id="real", label_set={}, config=FAST)
-    raw = np.einsum("nd,mhd->mnh", test_vectors, probe.weights) + probe.bias[:, None, :]
+    raw = probe.linear_logits(test_vectors)
     y = np.array([t.safety for t in test])
     uncalibrated = (1 / (1 + np.exp(-raw[:, :, 0]))).mean(axis=0)
     calibrated = probe.predict(test_vectors, [t.text for t in test]).mean[:, 0]
@@ -234,13 +234,16 @@ def test_titles_train_the_topic_word_heads_but_not_hazard(fake_embedder):
 
 
 def test_training_runs_on_one_blas_thread_and_leaves_the_setting_as_it_was(fake_embedder, monkeypatch):
-    import sklearn.linear_model  # noqa: F401  (scipy's BLAS, if it has its own, is loaded before `before` is read)
+    import faiss  # noqa: F401  (both may load a BLAS of their own: all are loaded before `before` is read)
+    import sklearn.linear_model  # noqa: F401
     from threadpoolctl import threadpool_info
 
     import models.probe_training as training
 
     def blas_threads() -> set[int]:
-        return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+        # The solvers' BLAS: numpy's and scipy's. FAISS ships an OpenMP build of OpenBLAS that follows its OpenMP
+        # threads and serves only the vote's neighbour search.
+        return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas" and "faiss" not in pool["filepath"]}
 
     seen: list[set[int]] = []
     fit = training._fit
@@ -259,3 +262,80 @@ def test_training_runs_on_one_blas_thread_and_leaves_the_setting_as_it_was(fake_
     seen.clear()
     train_probe_set(data, embedder_id="t", label_set={}, config=TrainingConfig(members=4, folds=3, blas_threads=None))
     assert seen and all(threads == before for threads in seen)
+
+
+def _two_cluster_safety(seed: int):
+    """Safety positives in two unlike areas on opposite sides of the negatives: no one hyperplane separates them."""
+    rng = np.random.default_rng(seed)
+    n = 150
+    negatives = rng.normal(size=(2 * n, 8))
+    first, second = rng.normal(size=(n, 8)), rng.normal(size=(n, 8))
+    first[:, 0] += 4.0
+    second[:, 0] -= 4.0
+    x = np.concatenate([negatives, first, second]).astype(np.float32)
+    safety = np.r_[np.zeros(2 * n), np.ones(2 * n)]
+    areas = np.zeros((len(x), 2))
+    areas[2 * n : 3 * n, 0], areas[3 * n :, 1] = 1, 1
+    capabilities = (x[:, 1] > 0).astype(float)
+    return x, np.column_stack([safety, capabilities, np.full(len(x), np.nan), areas]).astype(np.float32)
+
+
+def test_a_safety_union_of_unlike_areas_is_learnt_by_its_facets(tmp_path):
+    heads, facets = ["safety", "capabilities", "hazard", "area:interpretability", "area:theory"], {"safety": ["area:interpretability", "area:theory"]}
+    x, y = _two_cluster_safety(0)
+    test_x, test_y = _two_cluster_safety(1)
+    data = TrainingSet(vectors=x, labels=y, heads=heads, groups=np.arange(len(x)), anchor_rows=np.arange(len(x)), facets=facets)
+
+    def linear_auroc(config: TrainingConfig) -> float:
+        probe = train_probe_set(data, embedder_id="t", label_set={}, config=config)
+        return auroc(test_y[:, 0], probe.linear_logits(test_x)[0, :, 0])
+
+    assert linear_auroc(TrainingConfig(members=2, folds=3, facet_axes=())) < 0.75
+    assert linear_auroc(TrainingConfig(members=2, folds=3)) > 0.95
+    saved = load_probe(train_probe_set(data, embedder_id="t", label_set={}, config=TrainingConfig(members=2, folds=3)).save(tmp_path))
+    assert saved.card["facets"] == {"safety": ["facet:safety:interpretability", "facet:safety:theory"]}
+    assert auroc(test_y[:, 0], saved.predict(test_x).mean[:, 0]) > 0.95
+
+
+def test_each_facet_trains_on_its_own_positives_and_rare_areas_join_the_other_facet():
+    from models.probe_training import MIN_FACET_POSITIVES, axis_components
+
+    many, few = MIN_FACET_POSITIVES, MIN_FACET_POSITIVES // 2
+    # rows: `many` in area a, `few` in area b, `many` positives with no area, then `many` negatives
+    safety = np.r_[np.ones(2 * many + few), np.zeros(many)]
+    area_a = np.r_[np.ones(many), np.zeros(many + few + many)]
+    area_b = np.r_[np.zeros(many), np.ones(few), np.zeros(2 * many)]
+    labels = np.column_stack([safety, np.r_[np.ones(4), np.zeros(len(safety) - 4)], np.full(len(safety), np.nan), area_a, area_b])
+    data = TrainingSet(
+        vectors=np.zeros((len(safety), 4), np.float32), labels=labels.astype(np.float32),
+        heads=["safety", "capabilities", "hazard", "area:a", "area:b"], groups=np.arange(len(safety)), anchor_rows=np.arange(len(safety)),
+        facets={"safety": ["area:a", "area:b"]},
+    )
+    parts = {part.head: part.target for part in axis_components(data, TrainingConfig(), 0)}
+    assert list(parts) == ["facet:safety:a", "facet:safety:other"]
+    a, other = parts["facet:safety:a"], parts["facet:safety:other"]
+    assert np.nansum(a) == many and np.isnan(a[many : 2 * many + few]).all() and (a[2 * many + few :] == 0).all()
+    assert np.nansum(other) == many + few and np.isnan(other[:many]).all()
+    assert [part.head for part in axis_components(data, TrainingConfig(facet_axes=()), 0)] == ["safety"]
+    assert [part.head for part in axis_components(data, TrainingConfig(), 1)] == ["capabilities"]
+
+
+def test_fitting_heads_at_once_gives_the_same_probe(fake_embedder):
+    data = _training_set([item.to_label() for item in load_seed()[::6]], fake_embedder.encode)
+    one, two = (
+        train_probe_set(data, embedder_id="t", label_set={}, config=TrainingConfig(members=2, folds=3, fit_threads=threads))
+        for threads in (1, 2)
+    )
+    assert one.heads == two.heads and np.array_equal(one.weights, two.weights) and np.array_equal(one.platt_scale, two.platt_scale)
+    assert one.word_head is not None and two.word_head is not None and np.array_equal(one.word_head.weights, two.word_head.weights)
+
+
+def test_the_training_vote_finds_the_same_neighbours_as_the_scoring_vote():
+    from models.probes import neighbour_vote
+
+    rng = np.random.default_rng(0)
+    anchors, vectors = rng.normal(size=(300, 16)).astype(np.float32), rng.normal(size=(40, 16)).astype(np.float32)
+    labels = (rng.random((300, 3)) < 0.3).astype(np.float32)
+    labels[::7, 1] = np.nan
+    assert np.allclose(neighbour_vote(vectors, anchors, labels), neighbour_vote(vectors, anchors, labels, sims=vectors @ anchors.T), atol=1e-5)
+    assert neighbour_vote(vectors, anchors[:5], labels[:5]).shape == (40, 3)  # fewer anchors than neighbours

@@ -17,7 +17,7 @@ from triage.errors import UsageError
 from triage.labels import training_rows
 from triage.probe_registry import current_probe
 from triage.progress import Reporter
-from triage.seed import taxonomy_areas
+from triage.seed import axis_facets, taxonomy_areas
 from triage.workspace import Workspace
 from triage.workspace_data import open_store
 
@@ -93,7 +93,7 @@ def evaluate(
         data = TrainingSet(
             vectors=vectors[train_rows], labels=y[train_rows], heads=head_names(areas), groups=groups[train_rows],
             anchor_rows=np.searchsorted(train_rows, anchor_rows[train_items]), anchor_info=[info[i] for i in train_items],
-            texts=[texts[i] for i in train_rows],
+            texts=[texts[i] for i in train_rows], facets=axis_facets(),
         )
         probe = train_probe_set(data, embedder_id=embedder.model_id, label_set={}, config=TrainingConfig(seed=seed + k))
         predictions["probe"][test_items] = probe.predict(vectors[anchor_rows[test_items]], [item_texts[i] for i in test_items]).mean[:, : len(AXES)]

@@ -18,7 +18,7 @@ from triage.embedding import embed_texts
 from triage.label_vectors import LIST_SOURCE, TITLE_SOURCE, BundledLabel, bundled_vectors
 from triage.label_vectors import SOURCE as BUNDLED_SOURCE
 from triage.progress import Reporter, note_issues
-from triage.seed import taxonomy_areas
+from triage.seed import axis_facets, taxonomy_areas
 from triage.workspace import Workspace
 from triage.workspace_data import open_store
 
@@ -163,6 +163,6 @@ def build_training_set(store: Store, embedder: Embedder, *, sources: list[str] |
         labels = labels + papers + titles_only
     data = TrainingSet(
         vectors=vectors, labels=y, heads=head_names(areas), groups=groups, anchor_rows=np.array(anchors), anchor_info=info, pools=pools,
-        texts=row_texts, title_rows=shipped_title_rows(pools, row_texts),
+        texts=row_texts, title_rows=shipped_title_rows(pools, row_texts), facets=axis_facets(),
     )
     return data, label_set_summary(labels)

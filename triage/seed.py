@@ -89,6 +89,14 @@ def area_side() -> dict[str, str]:
     return {area: group for group in AREA_GROUPS for area in taxonomy[group]}
 
 
+def axis_facets() -> dict[str, list[str]]:
+    """The area heads that split each axis's positives into facets (models.probe_training.TrainingConfig.facet_axes)."""
+    from models.probes import AREA_PREFIX
+
+    taxonomy = load_taxonomy()
+    return {axis: [AREA_PREFIX + area for area in taxonomy[axis]] for axis in ("safety", "capabilities")}
+
+
 def seed_version() -> str:
     return hashlib.sha256(_data_text(SEED_FILE).encode()).hexdigest()[:12]
 
