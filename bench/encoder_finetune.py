@@ -167,7 +167,7 @@ def main() -> int:
     shipped = np.concatenate([s.vectors for s in train])
     print(f"untuned pipeline against the shipped vectors: lowest cosine {float((frozen[0] * shipped).sum(1).min()):.5f}", flush=True)
 
-    head = encoder.fine_tune(train_cache, np.concatenate([s.labels for s in train]), args.epochs, rng)
+    head = encoder.fine_tune(train_cache, np.concatenate([s.labels[:, : len(loso.AXES)] for s in train]), args.epochs, rng)
     tuned = encoder.vectors(train_cache), {name: encoder.vectors(c) for name, c in test_cache.items()}
     for name, split in splits.items():
         for label, (train_x, test_x) in (("frozen", frozen), ("tuned", tuned)):
