@@ -7,9 +7,9 @@ labels of the alignment-graph papers read from their titles alone (shipped vecto
 summaries, labelled by newsletter section) and the TAI Safety Bibliography (abstracts, labelled by its safety tags);
 `--shipped-data` also judges the same scores of the last two by the project's labels of their items
 (bench/data/outside_guide_labels.jsonl), to tell their scope from the probe's ranking. Designs: plain class-balanced logistic regression at several C (the
-baseline), the shipped trainer (a logistic head stacked with a neighbour label vote and a tf-idf word head, fitted
-on held-out folds), the same without the word head or with other pool weights, and the word head and the vote
-alone. Writes the table to docs/BENCHMARKS.md.
+baseline), the shipped trainer (a logistic head, for safety one per safety area combined by log-sum-exp, stacked
+with a neighbour label vote and a tf-idf word head, fitted on held-out folds), the same with one safety head, without
+the word head or with other pool weights, and the word head and the vote alone. Writes the table to docs/BENCHMARKS.md.
 """
 
 from __future__ import annotations
