@@ -217,12 +217,13 @@ class Component:
     weight: np.ndarray  # (n,) row weights
 
 
-def axis_components(data: TrainingSet, config: TrainingConfig, h: int) -> list[Component]:
+def axis_components(data: TrainingSet, config: TrainingConfig, h: int, weight: np.ndarray) -> list[Component]:
     """The heads behind axis `h`: itself, or, for a facet axis, one head per area with enough positives and one for
     the positives none of those areas holds, each against every negative of the axis (positives of other facets
-    do not train it). The axis's linear logit is the log-sum-exp of its components' logits."""
+    do not train it). The axis's linear logit is the log-sum-exp of its components' logits. `weight`: the axis's own
+    row weights, which a single head keeps."""
     name, y = data.heads[h], data.labels[:, h]
-    single = [Component(name, y, pool_weights(y, data.pools, config.pool_weight))]
+    single = [Component(name, y, weight)]
     if name not in config.facet_axes or not data.facets.get(name):
         return single
     facets, covered = [], np.zeros(len(y), dtype=bool)
@@ -301,7 +302,8 @@ def _train(data: TrainingSet, embedder_id: str, label_set: dict, config: Trainin
     x = data.vectors.astype(np.float32)
     axes = [data.heads.index(name) for name in AXES if name in data.heads]
     word_heads = [h for h in axes if data.heads[h] in config.word_axes]
-    components = {h: axis_components(data, config, h) for h in axes}
+    row_weights = {h: pool_weights(data.labels[:, h], data.pools, config.pool_weight) for h in axes}
+    components = {h: axis_components(data, config, h, row_weights[h]) for h in axes}
     facets = {data.heads[h]: [part.head for part in parts] for h, parts in components.items() if len(parts) > 1}
     heads = list(data.heads) + [head for names in facets.values() for head in names]
     n_heads, dim, members = len(heads), x.shape[1], config.members + 1
@@ -309,7 +311,6 @@ def _train(data: TrainingSet, embedder_id: str, label_set: dict, config: Trainin
     bias = np.full((members, n_heads), -10.0, dtype=np.float32)  # an untrained head says "no" (P ~ 0)
     scale, shift = np.ones(n_heads, dtype=np.float32), np.zeros(n_heads, dtype=np.float32)
     vote_scale, word_scale = np.zeros(n_heads, dtype=np.float32), np.zeros(n_heads, dtype=np.float32)
-    row_weights = {h: pool_weights(data.labels[:, h], data.pools, config.pool_weight) for h in axes}
     words = word_rows(data) if word_heads else None
     word_weights = {h: row_weights[h] * _word_row_mask(data, config, h) for h in word_heads}
     logits, votes, word_logits = held_out_signals(data, config, components, pool, words, word_weights)

@@ -311,13 +311,13 @@ def test_each_facet_trains_on_its_own_positives_and_rare_areas_join_the_other_fa
         heads=["safety", "capabilities", "hazard", "area:a", "area:b"], groups=np.arange(len(safety)), anchor_rows=np.arange(len(safety)),
         facets={"safety": ["area:a", "area:b"]},
     )
-    parts = {part.head: part.target for part in axis_components(data, TrainingConfig(), 0)}
+    parts = {part.head: part.target for part in axis_components(data, TrainingConfig(), 0, np.ones(len(safety)))}
     assert list(parts) == ["facet:safety:a", "facet:safety:other"]
     a, other = parts["facet:safety:a"], parts["facet:safety:other"]
     assert np.nansum(a) == many and np.isnan(a[many : 2 * many + few]).all() and (a[2 * many + few :] == 0).all()
     assert np.nansum(other) == many + few and np.isnan(other[:many]).all()
-    assert [part.head for part in axis_components(data, TrainingConfig(facet_axes=()), 0)] == ["safety"]
-    assert [part.head for part in axis_components(data, TrainingConfig(), 1)] == ["capabilities"]
+    assert [part.head for part in axis_components(data, TrainingConfig(facet_axes=()), 0, np.ones(len(safety)))] == ["safety"]
+    assert [part.head for part in axis_components(data, TrainingConfig(), 1, np.ones(len(safety)))] == ["capabilities"]
 
 
 def test_fitting_heads_at_once_gives_the_same_probe(fake_embedder):
