@@ -11,7 +11,9 @@ against their abstract labels. The project's labels of the Alignment Newsletter 
 (bench/data/outside_guide_labels.jsonl) have a second pass over a random 300
 (bench/data/second_pass_outside_guide_labels.jsonl). The 147 seed items that had no hazard label got one from two
 independent passes (the first is in triage/data/seed_papers.jsonl, the second in
-bench/data/second_pass_seed_hazard.jsonl). Needs no shared data.
+bench/data/second_pass_seed_hazard.jsonl). The 300 seed items written in the forum, blurb and abstract registers were
+labelled by their writers and again by a blind pass (both in bench/data/second_pass_seed_written.jsonl; the seed
+carries the labels as settled after it). Needs no shared data.
 """
 
 from __future__ import annotations
@@ -53,6 +55,11 @@ def main() -> int:
     pairs = [(by_title[r["source"], r["title"]], r) for r in _read("bench/data/second_pass_outside_guide_labels.jsonl")]
     lines += _agreement(pairs, f"Newsletter and bibliography items read against the guide, two passes ({len(pairs)} of {len(outside)})")
     lines += _seed_hazard({r["title"]: r for r in _read("triage/data/seed_papers.jsonl")}, _read("bench/data/second_pass_seed_hazard.jsonl"))
+    written = _read("bench/data/second_pass_seed_written.jsonl")
+    lines += _agreement(
+        [(r["first"] | {"title": r["title"]}, r["second"]) for r in written],
+        f"The {len(written)} seed items written in the forum, blurb and abstract registers: their writers' labels and a blind second pass",
+    )
     markdown = "\n".join(lines)
     write_section("label-agreement", markdown)
     print(markdown)

@@ -107,13 +107,16 @@ def _stored_text(workspace, path) -> str:
     return read_document(path).text
 
 
-@pytest.mark.slow
-async def test_retrain_makes_a_new_probe_and_rescores_the_queue(real_home, real_embedder, tmp_path):
+async def test_retrain_makes_a_new_probe_and_rescores_the_queue(workspace, tmp_path):
+    """The retrain key's plumbing: a new probe that counts the decision, the queue rescored, old decisions untouched.
+    The hashing embedder is enough for that (the real model's retrain cost 32 s of the suite), and what the probe
+    learns is tested with the real model elsewhere."""
+    from models.embedders import FakeEmbedder
     from models.probe_training import TrainingConfig
     from triage.probe_registry import load_version
 
     light = TrainingConfig(members=2, folds=2)
-    app = build_app(real_home, lambda: real_embedder, "learn", "alice", [shutil.copy(FLASHMIX, tmp_path)], cursor_blink=False, training_config=light)
+    app = build_app(workspace, lambda: FakeEmbedder(64), "learn", "alice", [shutil.copy(FLASHMIX, tmp_path)], cursor_blink=False, training_config=light)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         before = app.probe_version
@@ -124,9 +127,9 @@ async def test_retrain_makes_a_new_probe_and_rescores_the_queue(real_home, real_
         assert after and after != before
         assert all(e.score.probe_version == after for e in app.main.entries.values())
         assert after[:8] in app.sub_title
-    card = load_version(real_home, after).card
+    card = load_version(workspace, after).card
     assert card["label_set"]["by_source"].get("decision") == 1
-    review = ReviewSession.open(real_home, "learn")
+    review = ReviewSession.open(workspace, "learn")
     assert [e.score.probe_version for e in review.queue("alice")] == [after]
     assert [d.probe_version for d in review.log()] == [before]  # old decisions keep the version they were made with
 
