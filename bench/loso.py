@@ -19,12 +19,16 @@ import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.report import ROOT, SHARED_DATA, machine, write_section  # noqa: E402
+
+if TYPE_CHECKING:
+    from corpus.records import LabelledText
 
 COMMAND = ".venv/bin/python bench/loso.py"
 AXES = ("safety", "capabilities", "hazard")
@@ -77,11 +81,13 @@ def _embed(texts: list[str]) -> np.ndarray:
         return embed_texts(store, embedder, texts, reporter=Reporter())[0]
 
 
-def _area_row(areas: tuple[str, ...] | None) -> list[float]:
-    """An item's area columns in the taxonomy's order (NaN where its areas are unknown, as for the outside sources)."""
+def _label_rows(labels: list[LabelledText]) -> np.ndarray:
+    """The items' label matrix as the product builds it: the three axes, then the taxonomy's areas (NaN unknown)."""
+    from triage.labels import label_row
     from triage.seed import taxonomy_areas
 
-    return [np.nan if areas is None else float(a in areas) for a in taxonomy_areas()]
+    areas = taxonomy_areas()
+    return np.array([label_row(item, areas) for item in labels], dtype=np.float32)
 
 
 Item = tuple[str, str, list, "tuple[str, ...] | None"]  # text, title, [safety, capabilities, hazard], areas (None: unknown)
@@ -89,19 +95,24 @@ Item = tuple[str, str, list, "tuple[str, ...] | None"]  # text, title, [safety, 
 
 def _source(name: str, items: list[Item], first_group: int) -> Source:
     """items: (text, title, [safety, capabilities, hazard], areas or None); each gives a text row (evaluated) and a title row."""
+    from corpus.records import LabelledText
+
     texts, labels, groups, evaluate = [], [], [], []
-    for g, (text, title, label, areas) in enumerate(items):
+    for g, (text, title, (safety, capabilities, hazard), areas) in enumerate(items):
+        label = LabelledText(text, safety, capabilities, areas=None if areas is None else list(areas), hazard=hazard)
         for view, scored in ((text, True), (title, False)):
             if view:
                 texts.append(view)
-                labels.append([np.nan if v is None else float(v) for v in label] + _area_row(areas))
+                labels.append(label)
                 groups.append(first_group + g)
                 evaluate.append(scored)
-    return Source(name, _embed(texts), np.array(labels, dtype=np.float32), np.array(groups), np.array(evaluate), texts=texts)
+    return Source(name, _embed(texts), _label_rows(labels), np.array(groups), np.array(evaluate), texts=texts)
 
 
 def _label_array(labels) -> np.ndarray:
-    return np.array([[np.nan if v is None else v for v in (b.safety, b.capabilities, b.hazard)] + _area_row(b.areas) for b in labels], dtype=np.float32)
+    from triage.labels import bundled_label_texts
+
+    return _label_rows(bundled_label_texts(labels, "bench"))
 
 
 def load_sources() -> list[Source]:

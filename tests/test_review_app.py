@@ -1,4 +1,4 @@
-"""The review app driven with Pilot: real decisions, undo, restart, refusals, drafts, retraining, on the real model."""
+"""The review app driven with Pilot: real decisions, undo, restart, refusals, drafts, retraining (the real model in all but the retrain test)."""
 
 from __future__ import annotations
 

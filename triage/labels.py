@@ -77,7 +77,8 @@ def label_set_summary(labels: list[LabelledText]) -> dict:
     }
 
 
-def _label_row(item: LabelledText, areas: list[str]) -> list[float]:
+def label_row(item: LabelledText, areas: list[str]) -> list[float]:
+    """An item's row of the label matrix: safety, capabilities, hazard, then `areas` (NaN where unknown)."""
     nan = float("nan")
     area_row = [nan] * len(areas) if item.areas is None else [float(a in item.areas) for a in areas]
     return [nan if value is None else float(value) for value in (item.safety, item.capabilities, item.hazard)] + area_row
@@ -102,13 +103,13 @@ def training_rows(labels: list[LabelledText], areas: list[str]) -> tuple[list[st
     anchors: list[int] = []
     info: list[dict] = []
     for group, item in enumerate(labels):
-        label_row = _label_row(item, areas)
+        row = label_row(item, areas)
         anchors.append(len(texts))
         info.append(_info(item))
         views = [item.text] + ([item.title] if item.title and item.title != item.text else [])
         for view in views:
             texts.append(view)
-            rows.append(label_row)
+            rows.append(row)
             groups.append(group)
     return texts, np.array(rows, dtype=np.float32), np.array(groups), anchors, info
 
@@ -147,8 +148,8 @@ def build_training_set(store: Store, embedder: Embedder, *, sources: list[str] |
         papers = bundled_label_texts(bundled.labels, BUNDLED_SOURCE)
         titles_only = bundled_label_texts(bundled.title_only_labels, TITLE_SOURCE) + bundled_label_texts(bundled.list_labels, LIST_SOURCE)
         first_group = int(groups.max()) + 1 if len(groups) else 0
-        rows = np.array([_label_row(item, areas) for item in papers], dtype=np.float32)
-        title_rows = np.array([_label_row(item, areas) for item in titles_only], dtype=np.float32)
+        rows = np.array([label_row(item, areas) for item in papers], dtype=np.float32)
+        title_rows = np.array([label_row(item, areas) for item in titles_only], dtype=np.float32)
         count, title_count = len(papers), len(titles_only)
         # Anchors are documents: a paper's abstract view anchors it, and no title does.
         anchors = anchors + list(range(len(vectors), len(vectors) + count))

@@ -91,10 +91,11 @@ def area_side() -> dict[str, str]:
 
 def axis_facets() -> dict[str, list[str]]:
     """The area heads that split each axis's positives into facets (models.probe_training.TrainingConfig.facet_axes)."""
+    from models.axes import CAPABILITIES, SAFETY
     from models.probes import AREA_PREFIX
 
     taxonomy = load_taxonomy()
-    return {axis: [AREA_PREFIX + area for area in taxonomy[axis]] for axis in ("safety", "capabilities")}
+    return {axis: [AREA_PREFIX + area for area in taxonomy[axis]] for axis in (SAFETY, CAPABILITIES)}
 
 
 def seed_version() -> str:
