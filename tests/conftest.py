@@ -78,15 +78,58 @@ def shared_path(*parts: str) -> Path:
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-def pytest_terminal_summary(terminalreporter):
-    """Report the figures docs/RELIABILITY.md quotes: fuzz examples run, kills survived, rows lost and duplicated."""
+REAL_MODEL_FIXTURES = {"real_embedder", "seeded_real_home"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups into the test ids
+def pytest_collection_modifyitems(config, items):
+    """Under `pytest -n`, the tests on the real model share one worker, so the model loads and the default probe trains
+    once (50 s), not once per worker; the rest spread over the other workers (`--dist loadgroup`, see the Makefile)."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group("real-model"))
+
+
+def _figures() -> dict:
+    """This process's figures for the summary: fuzz examples run per reader, and the kill loops' counts."""
     import sys
 
     fuzz = sys.modules.get("tests.test_fuzz_readers")
-    counts = getattr(fuzz, "EXAMPLES_RUN", None)
-    if counts:
-        detail = ", ".join(f"{name} {n}" for name, n in sorted(counts.items()))
-        terminalreporter.write_line(f"fuzz examples run: {sum(counts.values())} ({detail})")
     crashes = sys.modules.get("tests.test_crash_and_concurrency")
-    for key, value in (getattr(crashes, "FIGURES", None) or {}).items():
+    return {"fuzz": dict(getattr(fuzz, "EXAMPLES_RUN", None) or {}), "kills": dict(getattr(crashes, "FIGURES", None) or {})}
+
+
+_WORKER_FIGURES = pytest.StashKey[list]()
+
+
+def pytest_sessionfinish(session):
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: the controller prints the summary, so hand it the figures
+        import json
+
+        workeroutput["triage_figures"] = json.dumps(_figures())
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    import json
+
+    node.config.stash.setdefault(_WORKER_FIGURES, []).append(json.loads(node.workeroutput.get("triage_figures", "{}")))
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Report the figures docs/RELIABILITY.md quotes: fuzz examples run, kills survived, rows lost and duplicated."""
+    from collections import Counter
+
+    fuzz: Counter[str] = Counter()
+    kills: dict[str, object] = {}
+    for figures in [_figures(), *terminalreporter.config.stash.get(_WORKER_FIGURES, [])]:
+        fuzz.update(figures.get("fuzz", {}))
+        kills.update(figures.get("kills", {}))
+    if fuzz:
+        detail = ", ".join(f"{name} {n}" for name, n in sorted(fuzz.items()))
+        terminalreporter.write_line(f"fuzz examples run: {fuzz.total()} ({detail})")
+    for key, value in kills.items():
         terminalreporter.write_line(f"{key}: {value}")
