@@ -172,7 +172,8 @@ class ProbeSet:
             "platt_shift": np.ascontiguousarray(self.platt_shift, dtype=np.float32),
             "vote_scale": np.ascontiguousarray(self.vote_scale, dtype=np.float32),
             "anchors": np.ascontiguousarray(self.anchors, dtype=np.float16),
-            "anchor_labels": np.ascontiguousarray(self.anchor_labels, dtype=np.float32),
+            # 0, 1 or NaN, each exact in float16: half the bytes of float32 (0.85 MB of the default probe's 19.4)
+            "anchor_labels": np.ascontiguousarray(self.anchor_labels, dtype=np.float16),
             "anchor_members": np.ascontiguousarray(self.anchor_members, dtype=np.uint8),
         }
         words = self.word_head
@@ -196,9 +197,20 @@ class ProbeSet:
         if lexicon_blob is not None:
             atomic_write(target / LEXICON_FILE, lexicon_blob)
         atomic_write(target / WEIGHTS_FILE, blob)
-        atomic_write(target / CARD_FILE, json.dumps(card, indent=2, ensure_ascii=False).encode())
+        atomic_write(target / CARD_FILE, _card_json(card))
         self.card = card
         return target
+
+
+def _card_json(card: dict) -> bytes:
+    """The card as indented JSON, each labelled anchor on one line: indenting every field of the default probe's
+    12,520 anchors would add 0.8 MB of whitespace to the probe's files."""
+    anchors = card.get("anchor_info")
+    text = json.dumps({key: value for key, value in card.items() if key != "anchor_info"}, indent=2, ensure_ascii=False)
+    if anchors is not None:
+        rows = ",".join(f"\n    {json.dumps(row, ensure_ascii=False)}" for row in anchors)
+        text = text.removesuffix("\n}") + f',\n  "anchor_info": [{rows}\n  ]\n}}'
+    return text.encode()
 
 
 def _version_of(card: dict) -> str:
@@ -246,7 +258,7 @@ def load_probe(folder: Path) -> ProbeSet:
         probe = ProbeSet(
             weights=tensors["weights"], bias=tensors["bias"], platt_scale=tensors["platt_scale"],
             platt_shift=tensors["platt_shift"], vote_scale=tensors["vote_scale"], heads=heads, anchors=tensors["anchors"],
-            anchor_labels=tensors["anchor_labels"], anchor_members=tensors["anchor_members"].astype(bool),
+            anchor_labels=tensors["anchor_labels"].astype(np.float32), anchor_members=tensors["anchor_members"].astype(bool),
             anchor_info=list(card.get("anchor_info", [])), card=card,
             word_head=word_head,
         )

@@ -107,10 +107,17 @@ def test_a_saved_probe_loads_back_identically(tmp_path, fake_embedder):
     # Every member refits the word head on its bootstrap sample, so the spread covers the word head too.
     assert loaded.word_head is not None and loaded.word_head.weights.shape[0] == FAST.members + 1
     assert not np.allclose(loaded.word_head.weights[0], loaded.word_head.weights[1])
+    # The anchors' labels (0, 1, NaN) are stored as float16, which holds each exactly.
+    assert loaded.anchor_labels.dtype == np.float32 and np.isnan(original.anchor_labels).any()
+    assert np.array_equal(loaded.anchor_labels, original.anchor_labels, equal_nan=True)
     # The word weights are stored as float16: scores agree to well under the 4 digits a score record keeps.
     assert np.allclose(loaded.predict(vectors, texts).mean, original.predict(vectors, texts).mean, atol=2e-3)
-    card = json.loads((folder / "card.json").read_text())
+    text = (folder / "card.json").read_text()
+    card = json.loads(text)
     assert {"embedder_id", "label_set", "cv_metrics", "created_at", "version", "weights_sha256", "lexicon_sha256"} <= set(card)
+    assert card == loaded.card and card["anchor_info"] == original.anchor_info
+    # One line per labelled anchor: an indented field per line would add 0.8 MB to the default probe.
+    assert len(text.splitlines()) < len(card["anchor_info"]) + 200
 
 
 def test_a_probe_with_a_word_head_needs_the_texts(tmp_path, fake_embedder):
