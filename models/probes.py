@@ -172,7 +172,7 @@ class ProbeSet:
             "platt_shift": np.ascontiguousarray(self.platt_shift, dtype=np.float32),
             "vote_scale": np.ascontiguousarray(self.vote_scale, dtype=np.float32),
             "anchors": np.ascontiguousarray(self.anchors, dtype=np.float16),
-            # 0, 1 or NaN, each exact in float16: half the bytes of float32 (0.85 MB of the default probe's 19.4)
+            # 0, 1 or NaN, each exact in float16: half the bytes of float32, the same scores
             "anchor_labels": np.ascontiguousarray(self.anchor_labels, dtype=np.float16),
             "anchor_members": np.ascontiguousarray(self.anchor_members, dtype=np.uint8),
         }
