@@ -13,7 +13,8 @@ against their abstract labels. The project's labels of the Alignment Newsletter 
 independent passes (the first is in triage/data/seed_papers.jsonl, the second in
 bench/data/second_pass_seed_hazard.jsonl). The 300 seed items written in the forum, blurb and abstract registers were
 labelled by their writers and again by a blind pass (both in bench/data/second_pass_seed_written.jsonl; the seed
-carries the labels as settled after it). Needs no shared data.
+carries the labels as settled after it). So were the 200 seed items on releasing or withholding an attack
+(bench/data/second_pass_seed_pairs.jsonl; the second pass gave axes, not areas). Needs no shared data.
 """
 
 from __future__ import annotations
@@ -60,6 +61,11 @@ def main() -> int:
         [(r["first"] | {"title": r["title"]}, r["second"]) for r in written],
         f"The {len(written)} seed items written in the forum, blurb and abstract registers: their writers' labels and a blind second pass",
     )
+    release_items = _read("bench/data/second_pass_seed_pairs.jsonl")
+    lines += _agreement(
+        [(r["first"] | {"title": r["title"]}, r["second"]) for r in release_items],
+        f"The {len(release_items)} seed items on releasing or withholding an attack: their writers' labels and a blind second pass (axes only)",
+    )
     markdown = "\n".join(lines)
     write_section("label-agreement", markdown)
     print(markdown)
@@ -102,20 +108,16 @@ def _agreement(pairs: list, heading: str) -> list[str]:
     for axis in AXES:
         decided = [(x[axis], y[axis]) for x, y in pairs if x[axis] is not None and y[axis] is not None]
         lines.append(_axis_row(axis, [d[0] for d in decided], [d[1] for d in decided]))
-    jaccard = [
-        len(set(x["areas"]) & set(y["areas"])) / max(1, len(set(x["areas"]) | set(y["areas"]))) for x, y in pairs
-    ]
-    first_area = sum(bool(x["areas"]) and bool(y["areas"]) and x["areas"][0] == y["areas"][0] for x, y in pairs) / len(pairs)
-    lines += [
-        "",
-        f"Areas: mean Jaccard overlap {sum(jaccard) / len(jaccard):.3f}; the first-listed area agrees on {first_area:.1%} of papers.",
-        "",
-        "Safety disagreements (first / second pass, areas):",
-        "",
-    ]
+    if all("areas" in y for _, y in pairs):
+        jaccard = [
+            len(set(x["areas"]) & set(y["areas"])) / max(1, len(set(x["areas"]) | set(y["areas"]))) for x, y in pairs
+        ]
+        first_area = sum(bool(x["areas"]) and bool(y["areas"]) and x["areas"][0] == y["areas"][0] for x, y in pairs) / len(pairs)
+        lines += ["", f"Areas: mean Jaccard overlap {sum(jaccard) / len(jaccard):.3f}; the first-listed area agrees on {first_area:.1%} of papers."]
+    lines += ["", "Safety disagreements (first / second pass, areas):", ""]
     for x, y in pairs:
         if x["safety"] != y["safety"]:
-            lines.append(f"- {x.get('arxiv_id') or x['title']}: {x['safety']} {x['areas']} / {y['safety']} {y['areas']}")
+            lines.append(f"- {x.get('arxiv_id') or x['title']}: {x['safety']} {x['areas']} / {y['safety']} {y.get('areas', '(not labelled)')}")
     return lines
 
 

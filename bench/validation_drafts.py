@@ -1,7 +1,7 @@
 """Held-out drafts through the real scorer: tiers by group, and the costs of first use.
 
-Run: .venv/bin/python bench/validation_drafts.py [--set v1|v2|v3|v4|v5|v6]
-Six sets, each written for this check by a separate pass that saw neither the seed texts nor the project-written
+Run: .venv/bin/python bench/validation_drafts.py [--set v1|v2|v3|v4|v5|v6|v7]
+Seven sets, each written for this check by a separate pass that saw neither the seed texts nor the project-written
 training items; none of them trains any probe.
 - v1, bench/data/validation_drafts/ (36: 12 publish a working attack or uplift, 12 are safety work without hazard,
   6 capabilities, 6 societal). The hazard policy (TierPolicy.hazard, hazard_spread) was chosen after seeing its
@@ -23,6 +23,8 @@ training items; none of them trains any probe.
 - v6, bench/data/validation_drafts_v6/ (30, the same groups as v5, in three lengths: 8 short workshop-style drafts
   of about 200 words, 14 of about 400 and 8 of about 750), written blind by a sixth pass that read only
   docs/TAXONOMY.md; first scored with the shipped probe and policy at 296b651.
+- v7, bench/data/validation_drafts_v7/ (30, the groups and lengths of v6), written blind by a seventh pass that read
+  only docs/TAXONOMY.md; first scored with the shipped probe and policy at e0eaf57.
 In a fresh workspace it times the first-use training of the default probe, measures the probe's size on disk,
 scores every draft with the default ONNX backend, and writes the table to docs/BENCHMARKS.md. Needs no shared data.
 """
@@ -42,7 +44,8 @@ from bench.report import ROOT, machine, write_section  # noqa: E402
 
 SETS = {name: ROOT / "bench" / "data" / folder for name, folder in
         (("v1", "validation_drafts"), ("v2", "validation_drafts_v2"), ("v3", "validation_drafts_v3"),
-         ("v4", "validation_drafts_v4"), ("v5", "validation_drafts_v5"), ("v6", "validation_drafts_v6"))}
+         ("v4", "validation_drafts_v4"), ("v5", "validation_drafts_v5"), ("v6", "validation_drafts_v6"),
+         ("v7", "validation_drafts_v7"))}
 COMMAND = ".venv/bin/python bench/validation_drafts.py"
 
 

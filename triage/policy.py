@@ -26,15 +26,13 @@ class TierPolicy:
     passage_capabilities: float = 0.85  # a passage this capability-heavy keeps a draft out of "publish"
     public_work_similarity: float = 0.80  # nearest prior work at or above this: say the marginal risk is lower
     # P(hazard) at or above this: never "publish"; review with reason "misuse-hazard". A missed attack costs more than
-    # a safety draft sent to review, so the line keeps a margin below the hazard drafts rather than sitting just under
-    # them: across the five draft sets and the bundled red-team example (0.94) the lowest hazard draft scores 0.91 and
-    # the blind set's first run 0.94, while defences that withhold their attack score 0.72-0.95 (docs/BENCHMARKS.md).
-    # 0.85 keeps 0.06 of margin; it was 0.7 while earlier probes scored unseen hazard drafts as low as 0.78.
+    # a safety draft sent to review, so the line keeps a margin below the lowest-scoring hazard draft of the blind
+    # draft sets rather than sitting just under it (docs/BENCHMARKS.md has the scores on both sides of it).
     hazard: float = 0.85
     passage_hazard: float = 0.99  # a passage this hazardous does the same, however safe the rest of the draft reads
     # A "publish" whose P(hazard) plus this many ensemble spreads reaches `hazard` goes to review ("uncertain-hazard").
-    # Off by default: the line already has its margin, and the spread rule sends defences back to review (at 0.85 and
-    # one spread, four of the five defences between 0.7 and 0.85) while catching no hazard draft. Set 1 for a stricter group.
+    # Off by default: the line already has its margin, and the spread rule sends the defences nearest the line back to
+    # review while catching no hazard draft of the draft sets (docs/BENCHMARKS.md). Set 1 for a stricter group.
     hazard_spread: float = 0.0
     no_capability: float = 0.2  # P(capabilities) and P(hazard) both below this: nothing to withhold, "publish"
 
