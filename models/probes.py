@@ -204,7 +204,7 @@ class ProbeSet:
 
 def _card_json(card: dict) -> bytes:
     """The card as indented JSON, each labelled anchor on one line: indenting every field of the default probe's
-    12,520 anchors would add 0.8 MB of whitespace to the probe's files."""
+    twelve thousand anchors would add close to a megabyte of whitespace to the probe's files."""
     anchors = card.get("anchor_info")
     text = json.dumps({key: value for key, value in card.items() if key != "anchor_info"}, indent=2, ensure_ascii=False)
     if anchors is not None:
