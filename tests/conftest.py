@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -94,8 +96,6 @@ def pytest_collection_modifyitems(config, items):
 
 def _figures() -> dict:
     """This process's figures for the summary: fuzz examples run per reader, and the kill loops' counts."""
-    import sys
-
     fuzz = sys.modules.get("tests.test_fuzz_readers")
     crashes = sys.modules.get("tests.test_crash_and_concurrency")
     return {"fuzz": dict(getattr(fuzz, "EXAMPLES_RUN", None) or {}), "kills": dict(getattr(crashes, "FIGURES", None) or {})}
@@ -107,15 +107,11 @@ _WORKER_FIGURES = pytest.StashKey[list]()
 def pytest_sessionfinish(session):
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:  # an xdist worker: the controller prints the summary, so hand it the figures
-        import json
-
         workeroutput["triage_figures"] = json.dumps(_figures())
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node, error):
-    import json
-
     node.config.stash.setdefault(_WORKER_FIGURES, []).append(json.loads(node.workeroutput.get("triage_figures", "{}")))
 
 

@@ -116,7 +116,7 @@ def test_a_saved_probe_loads_back_identically(tmp_path, fake_embedder):
     card = json.loads(text)
     assert {"embedder_id", "label_set", "cv_metrics", "created_at", "version", "weights_sha256", "lexicon_sha256"} <= set(card)
     assert card == loaded.card and card["anchor_info"] == original.anchor_info
-    # One line per labelled anchor: an indented field per line would add 0.8 MB to the default probe.
+    # One line per labelled anchor: an indented field per line would add close to a megabyte to the default probe.
     assert len(text.splitlines()) < len(card["anchor_info"]) + 200
 
 
